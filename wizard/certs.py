@@ -1,0 +1,56 @@
+"""What certbot already has for a site: names on the certificate and the ACME server it came from.
+
+Reading these lets a re-run leave a valid certificate alone (Let's Encrypt allows five certificates per
+identical set of names a week) and update it in place when the names change.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+LETSENCRYPT = Path("/etc/letsencrypt")
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    names: frozenset[str]
+    server: str
+    not_after: str
+
+
+def _decode(pem_path: Path) -> dict:
+    # The stdlib's own certificate decoder (used by ssl's tests); avoids a dependency on cryptography.
+    return ssl._ssl._test_decode_cert(str(pem_path))  # type: ignore[attr-defined]
+
+
+def live_dir(cert_name: str) -> Path:
+    return LETSENCRYPT / "live" / cert_name
+
+
+def read(cert_name: str) -> CertInfo | None:
+    cert = live_dir(cert_name) / "cert.pem"
+    renewal = LETSENCRYPT / "renewal" / f"{cert_name}.conf"
+    if not cert.is_file() or not renewal.is_file():
+        return None
+    try:
+        decoded = _decode(cert)
+    except (OSError, ssl.SSLError, ValueError):
+        return None
+    names = frozenset(value.lower() for kind, value in decoded.get("subjectAltName", ()) if kind == "DNS")
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string("[top]\n" + renewal.read_text())
+    except (OSError, configparser.Error):
+        return None
+    server = parser.get("renewalparams", "server", fallback="")
+    return CertInfo(names, server, decoded.get("notAfter", ""))
+
+
+def cert_der(cert_name: str) -> bytes | None:
+    try:
+        return ssl.PEM_cert_to_DER_cert((live_dir(cert_name) / "cert.pem").read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,75 @@
+"""The command line: ``--answers`` runs headless; no arguments opens the TUI.
+
+Only this module decides which front end runs. ``--version``, ``--help`` and every ``--answers`` path stay
+free of Textual: on a Pi Zero importing it costs more than a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="piserver-wizard",
+        description="Turn a Raspberry Pi (Raspberry Pi OS / Debian bookworm) into a web host: nginx, "
+                    "gunicorn + Flask under supervisor, Let's Encrypt HTTPS. With no arguments it asks "
+                    "step by step in a terminal UI; with --answers it runs unattended.",
+        epilog="Exit status: 0 done, 1 a step failed (a re-run resumes), 2 bad answers or usage.",
+    )
+    p.add_argument("--version", action="version", version=f"piserver-wizard {__version__}")
+    p.add_argument("--answers", metavar="FILE", type=Path, help="run unattended from this TOML answers file")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate, probe, print the plan and a diff of every file; change nothing")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each command's output as it runs")
+    p.add_argument("--check", action="store_true", help="only validate the answers file, then exit")
+    return p
+
+
+def _fail_usage(message: str) -> int:
+    print(f"piserver-wizard: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _can_act_as_root() -> str | None:
+    """Headless runs cannot ask for a password: they need root or passwordless sudo, said up front."""
+    if os.geteuid() == 0:
+        return None
+    try:
+        ok = subprocess.run(["sudo", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if ok:
+        return None
+    return ("--answers needs root or passwordless sudo (it cannot ask for a password): "
+            "run it as 'sudo piserver-wizard --answers FILE'")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.answers is None:
+        if args.dry_run or args.check:
+            return _fail_usage("--dry-run and --check need --answers FILE")
+        from screens.app import run_tui  # the only import of the UI, and only here
+
+        return run_tui()
+    from .headless import run_headless
+
+    try:
+        return run_headless(args.answers, dry_run=args.dry_run, verbose=args.verbose, check_only=args.check,
+                            privilege_problem=_can_act_as_root)
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Executing a plan: each step checked, run, validated, recorded; events out to whoever listens.
+
+The engine knows nothing of screens or terminals. It is handed a plan, a runner (real or dry) and a
+progress store, and reports through events; the CLI and the TUI are two listeners of the same run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .commands import Command
+from .events import CommandStarted, Listener, Output, RunFinished, StepFinished, StepStarted
+from .files import FileTransaction, sha256
+from .plan import Plan, Step
+from .runner import CommandResult, Runner
+from .state import State, StateError
+
+
+class StepFailed(Exception):
+    def __init__(self, message: str, tail: str = "") -> None:
+        super().__init__(message)
+        self.message, self.tail = message, tail
+
+
+@dataclass
+class RunResult:
+    ok: bool
+    failed_step: str | None = None
+    message: str = ""
+    tail: str = ""
+    ran: list[str] = field(default_factory=list)  # steps that did work
+    elapsed: float = 0.0
+
+
+def step_done(step: Step, state: State) -> bool:
+    """Done means the machine shows the work and, where the inputs matter, they are the ones used."""
+    if step.always:
+        return False
+    if step.remember_inputs:
+        record = state.steps.get(step.id)
+        if record is None or record.status != "done" or record.fingerprint != step.fingerprint:
+            return False
+    if not step.tracks and not step.files_current():
+        return False
+    return step.is_done() if step.is_done is not None else True
+
+
+@dataclass
+class Engine:
+    plan: Plan
+    runner: Runner
+    state: State
+    emit: Listener
+
+    def statuses(self) -> dict[str, str]:
+        """For the plan view: which steps are already done on this machine."""
+        return {s.id: ("check" if s.always else "done" if step_done(s, self.state) else "to do")
+                for s in self.plan.steps}
+
+    def run(self, start_at: str | None = None) -> RunResult:
+        started = time.monotonic()
+        result = RunResult(ok=True)
+        total = len(self.plan.steps)
+        reached = start_at is None
+        for index, step in enumerate(self.plan.steps, 1):
+            reached = reached or step.id == start_at
+            if not reached:
+                continue
+            self.emit(StepStarted(step.id, step.title, index, total))
+            step_started = time.monotonic()
+            try:
+                if step_done(step, self.state):
+                    self.emit(StepFinished(step.id, "skipped", time.monotonic() - step_started, "already done"))
+                    continue
+                self._record(step, "running")
+                did_work = self._execute(step)
+                self._record(step, "done", time.monotonic() - step_started)
+                if did_work:
+                    result.ran.append(step.id)
+                self.emit(StepFinished(step.id, "done", time.monotonic() - step_started))
+            except StateError as error:
+                return self._fail(result, step, str(error), "", step_started, started)
+            except StepFailed as error:
+                try:
+                    self._record(step, "failed", time.monotonic() - step_started, error.message)
+                except StateError:
+                    pass
+                return self._fail(result, step, error.message, error.tail, step_started, started)
+            except Exception as error:  # a bug or an OS error must still end as a failed step, not a trace
+                message = f"{type(error).__name__}: {error}"
+                try:
+                    self._record(step, "failed", time.monotonic() - step_started, message)
+                except StateError:
+                    pass
+                return self._fail(result, step, message, "", step_started, started)
+        result.elapsed = time.monotonic() - started
+        self.emit(RunFinished(True, None, result.elapsed, bool(result.ran)))
+        return result
+
+    def _fail(self, result: RunResult, step: Step, message: str, tail: str, step_started: float,
+              started: float) -> RunResult:
+        result.ok, result.failed_step, result.message, result.tail = False, step.id, message, tail
+        result.elapsed = time.monotonic() - started
+        self.emit(StepFinished(step.id, "failed", time.monotonic() - step_started, message, tail))
+        self.emit(RunFinished(False, step.id, result.elapsed, bool(result.ran)))
+        return result
+
+    def _record(self, step: Step, status: str, elapsed: float = 0.0, message: str = "") -> None:
+        if self.runner.dry:
+            return
+        if status == "done":
+            for path in [f.path for f in step.files] + step.tracks:
+                try:
+                    self.state.files[path] = sha256(Path(path).read_bytes())
+                except OSError:
+                    self.state.files.pop(path, None)
+        self.state.record(step.id, status, step.fingerprint, elapsed, message)
+
+    def _command(self, step: Step, command: Command) -> CommandResult:
+        self.emit(CommandStarted(step.id, command.display()))
+        outcome = self.runner.run(step.id, command)
+        if not outcome.ok or outcome.exit_code not in command.ok_codes:
+            if outcome.timed_out:
+                why = f"timed out after {command.timeout:.0f} s"
+            elif outcome.gave_up:
+                why = outcome.gave_up
+            else:
+                why = f"exited with status {outcome.exit_code}"
+            raise StepFailed(f"{command.display()} {why}", outcome.tail)
+        return outcome
+
+    def _execute(self, step: Step) -> bool:
+        record = self.state.steps.get(step.id)
+        inputs_changed = bool(record and record.fingerprint and record.fingerprint != step.fingerprint)
+        for command in step.commands:
+            self._command(step, command)
+        tx = FileTransaction(step.id)
+        changed = [self.runner.write(tx, f) for f in step.files] + [self.runner.link(tx, lk) for lk in step.links]
+        files_changed = any(changed)
+        if files_changed:
+            try:
+                for command in step.validate + step.on_change:
+                    self._command(step, command)
+            except StepFailed as failure:
+                self._roll_back(step, tx)
+                raise StepFailed(f"{failure.message}; the previous files were put back", failure.tail) from None
+        elif inputs_changed:
+            for command in step.on_rerun:
+                self._command(step, command)
+        for probe in step.probes:
+            ok, message = self.runner.probe(step.id, probe.description, probe.check)
+            self.emit(Output(step.id, f"{'' if self.runner.dry else 'ok: ' if ok else 'FAILED: '}{message}\n"))
+            if not ok:
+                raise StepFailed(message.split("\n", 1)[0], message)
+        return bool(step.commands) or files_changed or inputs_changed
+
+    def _roll_back(self, step: Step, tx: FileTransaction) -> None:
+        """Restore the files, then run the change commands again so services use the restored config."""
+        restored = list(tx.changed)
+        tx.rollback()
+        self.emit(Output(step.id, f"rolled back: {', '.join(restored)}\n"))
+        for command in step.on_change:
+            try:
+                self._command(step, command)
+            except StepFailed:
+                pass

@@ -1,0 +1,76 @@
+"""What the engine tells a front end while it works.
+
+The engine never prints and never imports a UI: it hands these small, immutable records to whoever
+listens (the headless CLI, the transcript log, the Textual app), which keeps every front end a client of
+one engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    step_id: str
+    title: str
+    index: int
+    total: int
+
+
+@dataclass(frozen=True)
+class CommandStarted:
+    step_id: str
+    display: str
+
+
+@dataclass(frozen=True)
+class Output:
+    """A chunk of a command's output as it came from the pty (may hold ANSI codes and partial lines)."""
+
+    step_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PromptNeeded:
+    """A command went quiet on what looks like a question nobody foresaw; a front end may send a reply."""
+
+    step_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step_id: str
+    status: str  # "done", "skipped" (already done), "failed"
+    elapsed: float
+    message: str = ""
+    tail: str = ""
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    ok: bool
+    failed_step: str | None
+    elapsed: float
+    changed: bool
+
+
+Event = StepStarted | CommandStarted | Output | PromptNeeded | StepFinished | RunFinished
+Listener = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A command is waiting for input. ``secret`` prompts (sudo) must be answered without echo or log."""
+
+    step_id: str
+    text: str
+    secret: bool
+
+
+class Prompter(Protocol):
+    def __call__(self, prompt: Prompt) -> str | None:
+        """Return what to send (without newline), or None to give up on the command."""

@@ -1,0 +1,175 @@
+"""Facts about the machine, read before anything is planned.
+
+The probe only reads: files under /proc and /etc, and a few quick commands with no side effects. It is
+what makes the plan fit this machine (systemd or not, apache there or not, a cert already issued) and what
+the welcome screen and the preflight warnings show.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WATCHED_PACKAGES = ("apache2", "nginx", "supervisor", "certbot", "python3-certbot-nginx", "python3-venv", "cron")
+
+
+@dataclass(frozen=True)
+class Listener:
+    port: int
+    process: str  # e.g. "nginx" or "?" when the owner cannot be seen
+    pid: int | None
+
+
+@dataclass
+class Facts:
+    hostname: str = ""
+    os_name: str = ""
+    arch: str = ""
+    kernel: str = ""
+    ip_addresses: list[str] = field(default_factory=list)
+    python_version: str = ""
+    systemd: bool = False
+    installed: dict[str, str] = field(default_factory=dict)  # package -> version, for WATCHED_PACKAGES
+    dpkg_audit: str = ""
+    free_disk_bytes: int = 0
+    listeners: list[Listener] = field(default_factory=list)
+    cores: int = 1
+    ipv6: bool = True
+    default_user: str | None = None
+    is_root: bool = False
+    probe_seconds: float = 0.0
+
+    def has(self, package: str) -> bool:
+        return package in self.installed
+
+    def owners_of(self, port: int) -> list[str]:
+        return sorted({lst.process for lst in self.listeners if lst.port == port})
+
+    def problems(self) -> list[str]:
+        """What a careful person would want to know before installing; the welcome screen lists these."""
+        found = []
+        if self.dpkg_audit:
+            found.append("dpkg was interrupted: the wizard will run 'dpkg --configure -a' first")
+        if self.free_disk_bytes and self.free_disk_bytes < 500 * 1024 * 1024:
+            found.append(f"little free disk: {self.free_disk_bytes // (1024 * 1024)} MB on /")
+        for port in (80, 443):
+            others = [name for name in self.owners_of(port) if name != "nginx"]
+            if others:
+                found.append(f"port {port} is held by {', '.join(others)}, not nginx")
+        return found
+
+
+def _run(argv: list[str], timeout: float = 10.0) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout
+
+
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.system()
+
+
+def installed_packages(names: tuple[str, ...] = WATCHED_PACKAGES) -> dict[str, str]:
+    """Packages dpkg considers fully installed ("ii"); a half-removed "rc" package does not count."""
+    out = _run(["dpkg-query", "-W", "-f", "${Package}\t${db:Status-Abbrev}\t${Version}\n", *names])
+    result = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[1].startswith("ii"):
+            result[parts[0]] = parts[2]
+    return result
+
+
+def _ip_addresses() -> list[str]:
+    out = _run(["hostname", "-I"])
+    return out.split()
+
+
+def _socket_inodes() -> dict[int, tuple[str, int]]:
+    """Map socket inode -> (process name, pid) by walking /proc/*/fd; unreadable ones are skipped."""
+    owners: dict[int, tuple[str, int]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name = (proc / "comm").read_text().strip()
+            for fd in (proc / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    owners[int(target[8:-1])] = (name, int(proc.name))
+        except OSError:
+            continue
+    return owners
+
+
+def listeners(ports: tuple[int, ...] = (80, 443)) -> list[Listener]:
+    """Who listens on the web ports, read from /proc/net/tcp{,6} (no ss or netstat needed)."""
+    wanted: dict[int, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) < 10 or parts[3] != "0A":  # 0A = LISTEN
+                continue
+            port = int(parts[1].rsplit(":", 1)[1], 16)
+            if port in ports:
+                wanted[int(parts[9])] = port
+    if not wanted:
+        return []
+    owners = _socket_inodes()
+    found = {}
+    for inode, port in wanted.items():
+        name, pid = owners.get(inode, ("?", None))  # type: ignore[assignment]
+        found[(port, name)] = Listener(port, name, pid)
+    return sorted(found.values(), key=lambda item: (item.port, item.process))
+
+
+def _default_user() -> str | None:
+    """The person behind sudo, else the first ordinary account (uid >= 1000), as on a Pi."""
+    sudo_user = os.environ.get("SUDO_USER")
+    if sudo_user and sudo_user != "root":
+        return sudo_user
+    users = sorted((e for e in pwd.getpwall() if 1000 <= e.pw_uid < 60000 and e.pw_shell not in
+                    ("/usr/sbin/nologin", "/bin/false")), key=lambda e: e.pw_uid)
+    return users[0].pw_name if users else None
+
+
+def probe() -> Facts:
+    started = time.monotonic()
+    facts = Facts(
+        hostname=socket.gethostname(),
+        os_name=_os_name(),
+        arch=platform.machine(),
+        kernel=platform.release(),
+        ip_addresses=_ip_addresses(),
+        python_version=platform.python_version(),
+        systemd=Path("/run/systemd/system").is_dir(),
+        installed=installed_packages(),
+        dpkg_audit=_run(["dpkg", "--audit"]).strip() if shutil.which("dpkg") else "",
+        free_disk_bytes=shutil.disk_usage("/").free,
+        listeners=listeners(),
+        cores=os.cpu_count() or 1,
+        ipv6=Path("/proc/net/if_inet6").exists(),
+        default_user=_default_user(),
+        is_root=os.geteuid() == 0,
+    )
+    facts.probe_seconds = time.monotonic() - started
+    return facts

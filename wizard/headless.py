@@ -1,0 +1,127 @@
+"""The unattended front end: a line per step, output on --verbose, a summary, honest exit codes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+from . import answers as answers_mod
+from .events import CommandStarted, Event, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
+from .lock import LockedError
+from .runner import DryRunner, PexpectRunner
+from .services import Services
+from .session import Session, run_lock
+from .state import StateError
+from .summary import summary_lines
+from .transcript import Transcript, new_log_path, strip_ansi
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class LinePrinter:
+    """Prints "[ 3/15] Install nginx ... done (12.3 s)"; with verbose, the output streams in between."""
+
+    def __init__(self, out: TextIO, verbose: bool, dry: bool = False) -> None:
+        self.out, self.verbose = out, verbose
+        self.labels = {"skipped": "already done", "done": "would do" if dry else "done", "failed": "FAILED"}
+        self._open_line = False
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self._write(f"[{event.index:2}/{event.total}] {event.title} ... ")
+            self._open_line = True
+            if self.verbose:
+                self._write("\n")
+                self._open_line = False
+        elif isinstance(event, CommandStarted) and self.verbose:
+            self._write(f"  $ {event.display}\n")
+        elif isinstance(event, Output) and self.verbose:
+            self._write(strip_ansi(event.text).replace("\r\n", "\n"))
+        elif isinstance(event, PromptNeeded):
+            self._write(f"\n  the command is waiting for input: {event.text!r}\n")
+        elif isinstance(event, StepFinished):
+            label = self.labels[event.status]
+            prefix = "" if self._open_line else "  -> "
+            self._write(f"{prefix}{label} ({event.elapsed:.1f} s)\n")
+            self._open_line = False
+        elif isinstance(event, RunFinished):
+            pass
+
+
+def run_headless(path: Path, *, dry_run: bool, verbose: bool, check_only: bool,
+                 privilege_problem: Callable[[], str | None], out: TextIO = sys.stdout) -> int:
+    try:
+        answers = answers_mod.load(path, has_systemd=Services.detect().systemd)
+    except answers_mod.AnswersError as error:
+        print(f"piserver-wizard: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if check_only:
+        print(f"{path}: the answers are valid", file=out)
+        return EXIT_OK
+    if not dry_run:
+        problem = privilege_problem()
+        if problem:
+            print(f"piserver-wizard: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    if dry_run:
+        session = Session.prepare(answers)
+        printer = LinePrinter(out, verbose=True, dry=True)
+        print(f"Dry run on {session.facts.hostname}: nothing will be changed.", file=out)
+        result = session.engine(DryRunner(printer), printer).run()
+        return EXIT_OK if result.ok else EXIT_FAILED
+    lock = run_lock()
+    try:
+        lock.acquire()
+    except LockedError as error:
+        print(f"piserver-wizard: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _run(path, answers, verbose, out)
+    finally:
+        lock.release()
+
+
+def _run(path: Path, answers: answers_mod.Answers, verbose: bool, out: TextIO) -> int:
+    started = time.monotonic()
+    session = Session.prepare(answers)
+    log_path = new_log_path()
+    transcript = Transcript(log_path)
+    printer = LinePrinter(out, verbose)
+
+    def emit(event: Event) -> None:
+        transcript(event)
+        printer(event)
+
+    print(f"piserver-wizard on {session.facts.hostname} ({session.facts.os_name}, {session.facts.arch}); "
+          f"full log: {log_path}", file=out)
+    for problem in session.facts.problems():
+        print(f"  note: {problem}", file=out)
+    try:
+        session.remember_answers(path)
+        result = session.engine(PexpectRunner(emit), emit).run()
+    except StateError as error:
+        print(f"piserver-wizard: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        transcript.close()
+    if not result.ok:
+        step = session.plan.step(result.failed_step or "")
+        print(f"\nStep '{step.title}' failed: {result.message}", file=out)
+        if result.tail:
+            print("Last output:\n  " + result.tail.replace("\n", "\n  "), file=out)
+        print(f"Full log: {log_path}\nFix the cause, then run the same command again: it resumes at this step.",
+              file=out)
+        return EXIT_FAILED
+    if not result.ran:
+        print(f"\nNothing to do: everything was already in place ({time.monotonic() - started:.1f} s).", file=out)
+    else:
+        print(f"\nDone in {time.monotonic() - started:.1f} s.", file=out)
+    for label, value in summary_lines(answers, session.facts, str(path.resolve()), str(log_path)):
+        print(f"  {label + ':':17} {value}", file=out)
+    return EXIT_OK

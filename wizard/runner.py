@@ -1,0 +1,218 @@
+"""Running commands: the real pexpect runner and the dry-run runner that stands in for it.
+
+Each command gets its own pty, because apt, pip and certbot behave differently (and buffer differently)
+without one, and because sudo only asks for a password on a terminal. Output is handed on in chunks as it
+arrives, never accumulated, so a million lines of apt cost the same memory as ten.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Protocol
+
+from .commands import SUDO_PROMPT, Command, Privilege
+from .events import Listener, Output, Prompt, PromptNeeded, Prompter
+from .files import FileTransaction, Link, PlannedFile
+
+if TYPE_CHECKING:
+    import pexpect
+
+_SUDO_PROMPT_RE = re.compile(re.escape(SUDO_PROMPT.split("%u")[0]) + r"[^\n]*: $")
+# A line that looks like a question waiting for an answer: "Continue? [Y/n] ", "Password: ", "> "
+_QUESTION_RE = re.compile(r"(\?|:|\]|>|\(y/n\)|\(yes/no\))\s*$", re.IGNORECASE)
+TAIL_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_code: int
+    elapsed: float
+    tail: str  # the last lines of output, for failure messages
+    timed_out: bool = False
+    gave_up: str = ""  # why the runner stopped the command, if it did
+
+    @property
+    def ok(self) -> bool:
+        return not self.timed_out and not self.gave_up
+
+
+def last_lines(text: str, count: int = 20) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n").split("\n")
+    return "\n".join(lines[-count:])
+
+
+class Runner(Protocol):
+    """What the engine needs to act on the machine; the real one and the dry one are interchangeable."""
+
+    dry: bool
+
+    def run(self, step_id: str, command: Command) -> CommandResult: ...
+
+    def write(self, tx: FileTransaction, planned: PlannedFile) -> bool: ...
+
+    def link(self, tx: FileTransaction, link: Link) -> bool: ...
+
+    def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]: ...
+
+
+def _generate_secret() -> str:
+    import secrets
+
+    return secrets.token_hex(32) + "\n"
+
+
+@dataclass
+class PexpectRunner:
+    """Runs commands for real, each in its own pty, streaming output to ``emit`` as it comes."""
+
+    emit: Listener
+    prompter: Prompter | None = None
+    privilege: Privilege = field(default_factory=Privilege)
+    interactive: bool = False  # a person can answer an unforeseen prompt (the TUI)
+    quiet_prompt_after: float = 4.0  # seconds of silence after a question before we call it a prompt
+    give_up_after: float = 60.0  # headless: how long an unanswered question may wait before we stop it
+    dimensions: tuple[int, int] = (24, 132)
+    dry: bool = False
+    _input: "queue.Queue[str]" = field(default_factory=queue.Queue)
+    _cancel: bool = False
+
+    def send_input(self, text: str) -> None:
+        """Queue a line for the running command (the TUI's input line); safe from any thread."""
+        self._input.put(text)
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(TERM="dumb", LC_ALL="C.UTF-8", LANG="C.UTF-8", DEBIAN_FRONTEND="noninteractive",
+                   PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONUNBUFFERED="1")
+        env.pop("NO_COLOR", None)
+        return env
+
+    def run(self, step_id: str, command: Command) -> CommandResult:
+        import pexpect  # imported here: --version and --help never pay for it
+
+        argv = self.privilege.argv(command)
+        started = time.monotonic()
+        child = pexpect.spawn(argv[0], argv[1:], env=self._environment(), encoding="utf-8",
+                              codec_errors="replace", echo=False, dimensions=self.dimensions, timeout=None)
+        self._cancel = False
+        try:
+            return self._pump(step_id, command, child, started)
+        finally:
+            if child.isalive():
+                self._stop(child)
+            child.close()
+
+    def _pump(self, step_id: str, command: Command, child: "pexpect.spawn", started: float) -> CommandResult:
+        import pexpect
+
+        tail = ""
+        last_output = started
+        asked_at: float | None = None
+        gave_up = ""
+        timed_out = False
+        while True:
+            try:
+                chunk = child.read_nonblocking(65536, timeout=0.2)
+            except pexpect.TIMEOUT:
+                chunk = ""
+            except pexpect.EOF:
+                break
+            now = time.monotonic()
+            if self._cancel:
+                gave_up = "cancelled"
+                break
+            if now - started > command.timeout:
+                timed_out = True
+                break
+            if chunk:
+                self.emit(Output(step_id, chunk))
+                tail = (tail + chunk)[-TAIL_CHARS:]
+                last_output = now
+                asked_at = None
+                if _SUDO_PROMPT_RE.search(tail):
+                    answer = self.prompter(Prompt(step_id, "sudo password", True)) if self.prompter else None
+                    if answer is None:
+                        gave_up = "sudo asked for a password and none was given (run as root or set up sudo)"
+                        break
+                    child.sendline(answer)
+                    del answer
+                    tail += "\n"
+                continue
+            while not self._input.empty():
+                child.sendline(self._input.get_nowait())
+                asked_at = None
+                last_output = now
+            line = tail.rsplit("\n", 1)[-1]
+            if asked_at is None and now - last_output > self.quiet_prompt_after and line.strip() \
+                    and _QUESTION_RE.search(line):
+                asked_at = now
+                self.emit(PromptNeeded(step_id, line.strip()))
+            if asked_at is not None and not self.interactive and now - asked_at > self.give_up_after:
+                gave_up = f"the command waited for input nobody could give: {line.strip()!r}"
+                break
+        if child.isalive():
+            self._stop(child)
+        child.close()
+        if child.exitstatus is not None:
+            code = child.exitstatus
+        else:
+            code = 128 + (child.signalstatus or 0)
+        return CommandResult(code, time.monotonic() - started, last_lines(tail), timed_out, gave_up)
+
+    @staticmethod
+    def _stop(child: "pexpect.spawn") -> None:
+        """Stop the whole process group the pty leads: apt's dpkg children must not linger."""
+        pid = child.pid
+        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if not child.isalive():
+                    return
+                time.sleep(0.05)
+
+    def write(self, tx: FileTransaction, planned: PlannedFile) -> bool:
+        return tx.write(planned, _generate_secret)
+
+    def link(self, tx: FileTransaction, link: Link) -> bool:
+        return tx.link(link)
+
+    def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+        return check()
+
+
+@dataclass
+class DryRunner:
+    """Stands in for the real runner: says what it would do, changes nothing, and every action succeeds."""
+
+    emit: Listener
+    dry: bool = True
+
+    def run(self, step_id: str, command: Command) -> CommandResult:
+        return CommandResult(0, 0.0, "")  # the engine has already announced the command
+
+    def write(self, tx: FileTransaction, planned: PlannedFile) -> bool:
+        if planned.is_current():
+            return False
+        self.emit(Output(tx.step_id, f"would write {planned.path}\n{planned.diff()}"))
+        return True
+
+    def link(self, tx: FileTransaction, link: Link) -> bool:
+        if link.is_current():
+            return False
+        self.emit(Output(tx.step_id, f"would {link.describe()}\n"))
+        return True
+
+    def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+        return True, f"would check: {description}"

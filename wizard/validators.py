@@ -1,0 +1,296 @@
+"""Validators for single answers.
+
+Each takes the raw value a user gave (from TOML or from a TUI field) and returns the normalised value or
+raises :class:`Invalid` with a message that reads well after ``section.key: ``. The TUI and the answers
+file use these same functions, so a value refused in one is refused in the other.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import pwd
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+
+class Invalid(ValueError):
+    """A value that must not reach any command; the message names what was wrong and what was given."""
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise Invalid(f"must be true or false, got {_show(value)}")
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"must be a string, got {_show(value)}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise Invalid(f"must not contain control characters or newlines, got {_show(value)}")
+    return value
+
+
+# One DNS label: letters, digits, hyphens inside, at most 63 characters. Anything else (";", "{", quotes,
+# spaces, "*") would either break out of nginx's server_name or be refused by the CA for HTTP-01.
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def domain(value: Any) -> str:
+    text = _string(value).strip().lower().rstrip(".")
+    if not text:
+        raise Invalid("must not be empty")
+    if "*" in text:
+        raise Invalid(f"wildcards cannot be validated over HTTP-01, got {_show(value)}")
+    if len(text) > 253:
+        raise Invalid(f"must be at most 253 characters, got {len(text)}")
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    else:
+        raise Invalid(f"must be a domain name, not an IP address (certificates need a name), got {_show(value)}")
+    labels = text.split(".")
+    if len(labels) < 2:
+        raise Invalid(f"must be a fully qualified name such as pi.example.com, got {_show(value)}")
+    for label in labels:
+        if len(label) > 63:
+            raise Invalid(f"each label must be at most 63 characters, {_show(label[:20] + '...')} has {len(label)}")
+        if not _LABEL.match(label):
+            raise Invalid(f"may hold only letters, digits, dots and inner hyphens, got {_show(value)}")
+    if labels[-1].isdigit():
+        raise Invalid(f"the last label must not be all digits, got {_show(value)}")
+    return text
+
+
+def domains(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    if not isinstance(value, list):
+        raise Invalid(f"must be a list of domain names, got {_show(value)}")
+    if not value:
+        raise Invalid("must name at least one domain")
+    if len(value) > 100:
+        raise Invalid(f"a certificate holds at most 100 names, got {len(value)}")
+    result: list[str] = []
+    for index, item in enumerate(value):
+        try:
+            name = domain(item)
+        except Invalid as error:
+            raise Invalid(f"[{index}] {error}") from None
+        if name in result:
+            raise Invalid(f"[{index}] {name!r} is listed twice")
+        result.append(name)
+    return result
+
+
+_APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def app_name(value: Any) -> str:
+    text = _string(value)
+    if not _APP_NAME.match(text):
+        raise Invalid(
+            "must start with a lowercase letter and hold only lowercase letters, digits and hyphens "
+            f"(at most 32), got {_show(value)}"
+        )
+    return text
+
+
+def app_user(value: Any) -> str:
+    text = _string(value)
+    if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", text):
+        raise Invalid(f"must be a user name such as pi, got {_show(value)}")
+    if text == "root":
+        raise Invalid("must not be root: the app runs as an ordinary user")
+    try:
+        entry = pwd.getpwnam(text)
+    except KeyError:
+        raise Invalid(f"no such user on this machine: {text!r} (create it with adduser first)") from None
+    if entry.pw_uid == 0:
+        raise Invalid(f"{text!r} has uid 0: the app must not run as root")
+    return text
+
+
+# Folders that belong to the system: the app folder must not be one of them, nor an ancestor of them.
+_SYSTEM_DIRS = {
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt",
+    "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/www", "/var/log",
+    "/var/lib", "/usr/local", "/usr/lib", "/usr/share", "/etc/nginx", "/var/tmp",
+}
+_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/run", "/sbin", "/sys", "/usr/bin",
+                 "/usr/lib", "/usr/sbin", "/usr/share", "/var/lib", "/var/log", "/var/cache")
+
+
+def directory(value: Any) -> str:
+    text = _string(value)
+    if not text.startswith("/"):
+        raise Invalid(f"must be an absolute path such as /home/pi/hello, got {_show(value)}")
+    parts = PurePosixPath(text).parts
+    if ".." in parts or "." in text.split("/"):
+        raise Invalid(f"must not contain '.' or '..', got {_show(value)}")
+    if not re.match(r"^/[A-Za-z0-9._/-]+$", text):
+        raise Invalid(f"may hold only letters, digits, '.', '_', '-' and '/', got {_show(value)}")
+    norm = str(PurePosixPath(text))
+    if norm in _SYSTEM_DIRS:
+        raise Invalid(f"must not be a system folder, got {_show(value)}")
+    if any(norm == tree or norm.startswith(tree + "/") for tree in _SYSTEM_TREES):
+        raise Invalid(f"must not be inside a system folder, got {_show(value)}")
+    return norm
+
+
+def source(value: Any) -> str:
+    return choice(value, ("sample", "existing"))
+
+
+def choice(value: Any, options: tuple[str, ...]) -> str:
+    text = _string(value)
+    if text not in options:
+        raise Invalid(f"must be one of {', '.join(repr(o) for o in options)}, got {_show(value)}")
+    return text
+
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_WSGI = re.compile(rf"^{_IDENT}(\.{_IDENT})*:{_IDENT}(\(\))?$")
+
+
+def wsgi(value: Any) -> str:
+    text = _string(value)
+    if not _WSGI.match(text):
+        raise Invalid(f"must be module:callable such as app:app, got {_show(value)}")
+    return text
+
+
+def workers(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise Invalid(f"must be a whole number >= 1, got {_show(value)}")
+    if value > 64:
+        raise Invalid(f"must be at most 64 (a Pi has 4 cores), got {value}")
+    return value
+
+
+_UNIX_BIND = re.compile(r"^unix:(/run/[a-z][a-z0-9-]{0,31}/[A-Za-z0-9_.-]+\.sock)$")
+
+
+def bind(value: Any) -> str:
+    """gunicorn must listen on loopback or a unix socket only: nginx is the one face to the network."""
+    text = _string(value)
+    if text.startswith("unix:"):
+        if not _UNIX_BIND.match(text):
+            raise Invalid(f"a unix socket must look like unix:/run/NAME/gunicorn.sock, got {_show(value)}")
+        return text
+    match = re.match(r"^(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):([^:]+)$", text)
+    if not match:
+        raise Invalid(f"must be 127.0.0.1:PORT or unix:/run/NAME/gunicorn.sock, got {_show(value)}")
+    host, port_text = match.groups()
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise Invalid(f"port must be a number from 1 to 65535, got {_show(port_text)}")
+    if host != "localhost":
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            raise Invalid(f"host must be a loopback address, got {_show(host)}") from None
+        if not address.is_loopback:
+            raise Invalid(f"must listen on loopback only (nginx faces the network), got {_show(host)}")
+    if int(port_text) in (80, 443):
+        raise Invalid(f"port {port_text} belongs to nginx; pick another such as 4000")
+    return text
+
+
+# A requirement specifier in the PEP 508 subset we accept: name, extras, version constraints. No URLs,
+# no options (a leading "-" would become a pip flag), no markers (";" starts shell-looking text).
+_REQUIREMENT = re.compile(
+    r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
+    r"(\[[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*\])?"
+    r"(\s*(==|!=|<=|>=|<|>|~=|===)\s*[A-Za-z0-9.*+!_-]+(\s*,\s*(==|!=|<=|>=|<|>|~=)\s*[A-Za-z0-9.*+!_-]+)*)?$"
+)
+
+
+def packages(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise Invalid(f"must be a list of requirement specifiers, got {_show(value)}")
+    result = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise Invalid(f"[{index}] must be a string, got {_show(item)}")
+        text = item.strip()
+        if not _REQUIREMENT.match(text):
+            raise Invalid(f"[{index}] must be a requirement such as flask or gunicorn>=21, got {_show(item)}")
+        result.append(text)
+    return result
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def email(value: Any) -> str:
+    text = _string(value).strip()
+    if not text:
+        return ""
+    if len(text) > 254 or not _EMAIL.match(text) or ".." in text:
+        raise Invalid(f"must be an e-mail address such as admin@example.com, got {_show(value)}")
+    return text
+
+
+ACME_SERVERS = {
+    "letsencrypt": "https://acme-v02.api.letsencrypt.org/directory",
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+}
+
+
+def acme_server(value: Any) -> str:
+    text = _string(value).strip()
+    if text in ACME_SERVERS:
+        return text
+    if not re.match(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?$", text):
+        raise Invalid(
+            f"must be 'letsencrypt', 'letsencrypt-staging' or an https:// directory URL, got {_show(value)}"
+        )
+    return text
+
+
+_CRON_FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_NAMES = {3: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+               4: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]}
+
+
+def _cron_number(text: str, index: int) -> int:
+    names = _CRON_NAMES.get(index, [])
+    if text.lower() in names:
+        return names.index(text.lower()) + (1 if index == 3 else 0)
+    if not text.isdigit():
+        raise Invalid(f"field {index + 1} has {text!r}, not a number")
+    low, high = _CRON_FIELD_RANGES[index]
+    number = int(text)
+    if not low <= number <= high:
+        raise Invalid(f"field {index + 1} must be within {low}-{high}, got {number}")
+    return number
+
+
+def cron_schedule(value: Any) -> str:
+    """Five cron fields; the value lands in /etc/cron.d, where a newline would add a job of its own."""
+    text = _string(value).strip()
+    fields = text.split()
+    if len(fields) != 5:
+        raise Invalid(f"must have five fields (minute hour day month weekday), got {_show(value)}")
+    try:
+        for index, field in enumerate(fields):
+            for part in field.split(","):
+                base, _, step = part.partition("/")
+                if step and (not step.isdigit() or int(step) == 0):
+                    raise Invalid(f"field {index + 1} has a bad step {step!r}")
+                if base == "*":
+                    continue
+                low, _, high = base.partition("-")
+                first = _cron_number(low, index)
+                if high and _cron_number(high, index) < first:
+                    raise Invalid(f"field {index + 1} has a backwards range {base!r}")
+    except Invalid as error:
+        raise Invalid(f"{error} in {_show(value)}") from None
+    return " ".join(fields)

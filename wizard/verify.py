@@ -1,0 +1,122 @@
+"""Checking the site the way a visitor would, but over loopback only.
+
+The wizard connects to 127.0.0.1 with the domain as Host header and TLS SNI, so it tests this machine's
+nginx whatever DNS says (a Pi behind NAT resolves to the router) and never sends traffic elsewhere.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+from . import certs
+
+
+def _get(conn: http.client.HTTPConnection, host: str) -> tuple[int, str, str]:
+    conn.request("GET", "/", headers={"Host": host, "User-Agent": "piserver-wizard-verify"})
+    response = conn.getresponse()
+    body = response.read(65536).decode("utf-8", "replace")
+    return response.status, response.getheader("Location", ""), body
+
+
+def check_http(domain: str, *, expect_redirect: bool, expect_text: str | None, port: int = 80,
+               timeout: float = 10.0) -> tuple[bool, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        status, location, body = _get(conn, domain)
+    except OSError as error:
+        return False, f"http://{domain}/ via 127.0.0.1:{port}: {error}"
+    finally:
+        conn.close()
+    if expect_redirect:
+        if status in (301, 308) and location.startswith(f"https://{domain}"):
+            return True, f"http://{domain}/ redirects to {location}"
+        return False, f"http://{domain}/ answered {status} {location!r}, expected a redirect to https://{domain}/"
+    if status != 200:
+        return False, f"http://{domain}/ answered {status}: {body[:200]!r}"
+    if expect_text and expect_text not in body:
+        return False, f"http://{domain}/ answered 200 without {expect_text!r}"
+    return True, f"http://{domain}/ answers 200"
+
+
+def check_https(domain: str, cert_name: str, *, expect_text: str | None, port: int = 443,
+                timeout: float = 10.0) -> tuple[bool, str]:
+    """Serve check plus identity check: the certificate nginx presents must be the one certbot saved.
+
+    Comparing with certbot's own file proves the right certificate is deployed even when its issuer is
+    not in the system trust store (a staging or test CA); names are checked against the domain.
+    """
+    expected = certs.cert_der(cert_name)
+    if expected is None:
+        return False, f"no certificate saved for {cert_name} in {certs.live_dir(cert_name)}"
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=domain) as tls:
+                served = tls.getpeercert(binary_form=True)
+                tls.sendall(f"GET / HTTP/1.1\r\nHost: {domain}\r\nConnection: close\r\n"
+                            f"User-Agent: piserver-wizard-verify\r\n\r\n".encode())
+                chunks = []
+                while True:
+                    data = tls.recv(65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+    except (OSError, ssl.SSLError) as error:
+        return False, f"https://{domain}/ via 127.0.0.1:{port}: {error}"
+    if served != expected:
+        return False, f"https://{domain}/ serves a certificate other than {cert_name}'s"
+    info = certs.read(cert_name)
+    if info is not None and domain not in info.names:
+        return False, f"the certificate {cert_name} does not name {domain}"
+    response = b"".join(chunks).decode("utf-8", "replace")
+    status_line = response.split("\r\n", 1)[0]
+    if " 200 " not in status_line + " ":
+        return False, f"https://{domain}/ answered {status_line!r}"
+    if expect_text and expect_text not in response:
+        return False, f"https://{domain}/ answered 200 without {expect_text!r}"
+    return True, f"https://{domain}/ answers 200 with the certificate {cert_name}"
+
+
+def supervisor_state(program: str) -> str:
+    try:
+        out = subprocess.run(["supervisorctl", "status", program], capture_output=True, text=True,
+                             timeout=15, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "UNKNOWN"
+    parts = out.split()
+    return parts[1] if len(parts) > 1 and parts[0] == program else "UNKNOWN"
+
+
+def wait_running(program: str, log_dir: Path, *, timeout: float = 30.0, settle: float = 2.5) -> tuple[bool, str]:
+    """RUNNING must hold for a moment: a crashing gunicorn shows RUNNING briefly before BACKOFF."""
+    deadline = time.monotonic() + timeout
+    running_since: float | None = None
+    state = "UNKNOWN"
+    while time.monotonic() < deadline:
+        state = supervisor_state(program)
+        now = time.monotonic()
+        if state == "RUNNING":
+            running_since = running_since or now
+            if now - running_since >= settle:
+                return True, f"supervisor: {program} RUNNING"
+        else:
+            running_since = None
+            if state == "FATAL":
+                break
+        time.sleep(0.5)
+    return False, f"supervisor: {program} is {state}, not RUNNING\n{log_tail(log_dir / f'{program}.err.log')}"
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return f"last lines of {path}:\n" + "\n".join(text.rstrip().splitlines()[-lines:])
