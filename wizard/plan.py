@@ -329,9 +329,12 @@ def _https_steps(answers: Answers, services: Services, site: Callable[[bool], Pl
             inputs={"domains": answers.site.domains, "server": https.directory_url, "redirect": https.redirect},
             remember_inputs=True,
             is_done=lambda: _cert_matches(answers) and state_files.get(site_path) == _hash_of(site_path)))
+    # certbot's dry run swaps Let's Encrypt for its staging server by itself; any other CA must be named.
+    dry_run_server = [] if https.acme_server == "letsencrypt" else ["--server", https.directory_url]
     steps.append(Step(
         "renew-dry-run", "Test renewal (certbot renew --dry-run)",
-        commands=[Command.of("certbot", "renew", "--dry-run", "--cert-name", app.name, "-n", timeout=600)],
+        commands=[Command.of("certbot", "renew", "--dry-run", "--cert-name", app.name, "-n", *dry_run_server,
+                             timeout=600)],
         inputs={"domains": answers.site.domains, "server": https.directory_url}, remember_inputs=True,
         is_done=lambda: True, safe_to_skip=True))
     steps.append(_renewal_step(answers, services))

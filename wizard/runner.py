@@ -42,7 +42,9 @@ class CommandResult:
 
 
 def last_lines(text: str, count: int = 20) -> str:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n").split("\n")
+    from .transcript import strip_ansi
+
+    lines = strip_ansi(text).replace("\r\n", "\n").replace("\r", "\n").rstrip("\n").split("\n")
     return "\n".join(lines[-count:])
 
 
