@@ -32,6 +32,8 @@ class RunResult:
     tail: str = ""
     ran: list[str] = field(default_factory=list)  # steps that did work
     elapsed: float = 0.0
+    command_seconds: float = 0.0  # wall time spent in the commands themselves
+    check_seconds: float = 0.0  # wall time spent in probes (waiting for RUNNING, fetching the site)
 
 
 def step_done(step: Step, state: State) -> bool:
@@ -53,6 +55,7 @@ class Engine:
     runner: Runner
     state: State
     emit: Listener
+    _result: RunResult = field(default_factory=lambda: RunResult(ok=True), init=False, repr=False)
 
     def statuses(self) -> dict[str, str]:
         """For the plan view: which steps are already done on this machine."""
@@ -62,6 +65,7 @@ class Engine:
     def run(self, start_at: str | None = None) -> RunResult:
         started = time.monotonic()
         result = RunResult(ok=True)
+        self._result = result
         total = len(self.plan.steps)
         reached = start_at is None
         for index, step in enumerate(self.plan.steps, 1):
@@ -121,6 +125,7 @@ class Engine:
     def _command(self, step: Step, command: Command) -> CommandResult:
         self.emit(CommandStarted(step.id, command.display()))
         outcome = self.runner.run(step.id, command)
+        self._result.command_seconds += outcome.elapsed
         if not outcome.ok or outcome.exit_code not in command.ok_codes:
             if outcome.timed_out:
                 why = f"timed out after {command.timeout:.0f} s"
@@ -150,7 +155,9 @@ class Engine:
             for command in step.on_rerun:
                 self._command(step, command)
         for probe in step.probes:
+            probe_started = time.monotonic()
             ok, message = self.runner.probe(step.id, probe.description, probe.check)
+            self._result.check_seconds += time.monotonic() - probe_started
             self.emit(Output(step.id, f"{'' if self.runner.dry else 'ok: ' if ok else 'FAILED: '}{message}\n"))
             if not ok:
                 raise StepFailed(message.split("\n", 1)[0], message)

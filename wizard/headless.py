@@ -118,10 +118,13 @@ def _run(path: Path, answers: answers_mod.Answers, verbose: bool, out: TextIO) -
         print(f"Full log: {log_path}\nFix the cause, then run the same command again: it resumes at this step.",
               file=out)
         return EXIT_FAILED
+    total = time.monotonic() - started
+    split = (f"commands {result.command_seconds:.1f} s, checks {result.check_seconds:.1f} s, "
+             f"the wizard itself {total - result.command_seconds - result.check_seconds:.1f} s")
     if not result.ran:
-        print(f"\nNothing to do: everything was already in place ({time.monotonic() - started:.1f} s).", file=out)
+        print(f"\nNothing to do: everything was already in place ({total:.1f} s: {split}).", file=out)
     else:
-        print(f"\nDone in {time.monotonic() - started:.1f} s.", file=out)
+        print(f"\nDone in {total:.1f} s ({split}).", file=out)
     for label, value in summary_lines(answers, session.facts, str(path.resolve()), str(log_path)):
         print(f"  {label + ':':17} {value}", file=out)
     return EXIT_OK

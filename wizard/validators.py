@@ -8,6 +8,7 @@ file use these same functions, so a value refused in one is refused in the other
 from __future__ import annotations
 
 import ipaddress
+import os
 import pwd
 import re
 from pathlib import PurePosixPath
@@ -29,6 +30,11 @@ def boolean(value: Any) -> bool:
     raise Invalid(f"must be true or false, got {_show(value)}")
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also says yes to "²" and "٤", which int() then refuses or misreads."""
+    return text.isascii() and text.isdigit()
+
+
 def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise Invalid(f"must be a string, got {_show(value)}")
@@ -45,7 +51,7 @@ _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 def domain(value: Any) -> str:
     text = _string(value).strip().lower().rstrip(".")
     if not text:
-        raise Invalid("must not be empty")
+        raise Invalid(f"must not be empty, got {_show(value)}")
     if "*" in text:
         raise Invalid(f"wildcards cannot be validated over HTTP-01, got {_show(value)}")
     if len(text) > 253:
@@ -61,7 +67,8 @@ def domain(value: Any) -> str:
         raise Invalid(f"must be a fully qualified name such as pi.example.com, got {_show(value)}")
     for label in labels:
         if len(label) > 63:
-            raise Invalid(f"each label must be at most 63 characters, {_show(label[:20] + '...')} has {len(label)}")
+            raise Invalid(f"each label must be at most 63 characters, {_show(label[:20] + '...')} has {len(label)}, "
+                          f"got {_show(value)}")
         if not _LABEL.match(label):
             raise Invalid(f"may hold only letters, digits, dots and inner hyphens, got {_show(value)}")
     if labels[-1].isdigit():
@@ -75,7 +82,7 @@ def domains(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise Invalid(f"must be a list of domain names, got {_show(value)}")
     if not value:
-        raise Invalid("must name at least one domain")
+        raise Invalid("must name at least one domain, got []")
     if len(value) > 100:
         raise Invalid(f"a certificate holds at most 100 names, got {len(value)}")
     result: list[str] = []
@@ -92,6 +99,18 @@ def domains(value: Any) -> list[str]:
 
 _APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
+# The name becomes /run/NAME (chowned to the app user when the app listens on a socket), /var/log/NAME
+# (chowned to root, mode 755), /etc/nginx/sites-available/NAME and a supervisor program: it must not be a
+# name the system or a common package already uses there.
+_RESERVED_NAMES = frozenset({
+    "default", "systemd", "user", "lock", "dbus", "sshd", "sudo", "mount", "udev", "network", "initramfs",
+    "log", "shm", "cron", "console-setup", "sendsigs", "motd", "credentials", "blkid", "utmp", "nginx",
+    "supervisor", "letsencrypt", "certbot", "apt", "dpkg", "journal", "private", "installer", "apache2",
+    "piserver-wizard", "postgresql", "mysql", "mysqld", "mariadb", "redis", "exim4", "avahi-daemon",
+    "dhcpcd", "wpa-supplicant", "lightdm", "cups", "samba", "php", "docker", "containerd", "netns",
+    "resolvconf", "plymouth", "alsa", "chrony", "rsyslog", "unattended-upgrades", "runit", "sysstat",
+})
+
 
 def app_name(value: Any) -> str:
     text = _string(value)
@@ -100,6 +119,9 @@ def app_name(value: Any) -> str:
             "must start with a lowercase letter and hold only lowercase letters, digits and hyphens "
             f"(at most 32), got {_show(value)}"
         )
+    if text in _RESERVED_NAMES:
+        raise Invalid(f"is a name the system already uses (/run, /var/log or nginx's sites), pick another, "
+                      f"got {_show(value)}")
     return text
 
 
@@ -108,7 +130,7 @@ def app_user(value: Any) -> str:
     if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", text):
         raise Invalid(f"must be a user name such as pi, got {_show(value)}")
     if text == "root":
-        raise Invalid("must not be root: the app runs as an ordinary user")
+        raise Invalid(f"must not be root: the app runs as an ordinary user, got {_show(value)}")
     try:
         entry = pwd.getpwnam(text)
     except KeyError:
@@ -124,8 +146,26 @@ _SYSTEM_DIRS = {
     "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/www", "/var/log",
     "/var/lib", "/usr/local", "/usr/lib", "/usr/share", "/etc/nginx", "/var/tmp",
 }
-_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/run", "/sbin", "/sys", "/usr/bin",
-                 "/usr/lib", "/usr/sbin", "/usr/share", "/var/lib", "/var/log", "/var/cache")
+_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
+                 "/sbin", "/snap", "/sys", "/usr", "/var/lib", "/var/log", "/var/cache", "/var/spool", "/var/mail",
+                 "/var/backups", "/var/run", "/var/lock")
+# Under /usr only /usr/local/SOMETHING is the admin's own, and not its standard folders.
+_USR_LOCAL_TREES = tuple(f"/usr/local/{name}" for name in
+                         ("bin", "sbin", "lib", "libexec", "etc", "share", "include", "games", "man"))
+
+
+def _under(path: str, trees: tuple[str, ...]) -> bool:
+    return any(path == tree or path.startswith(tree + "/") for tree in trees)
+
+
+def _system_problem(norm: str) -> str | None:
+    if norm in _SYSTEM_DIRS:
+        return "must not be a system folder"
+    if _under(norm, _SYSTEM_TREES):
+        if norm.startswith("/usr/local/") and not _under(norm, _USR_LOCAL_TREES):
+            return None
+        return "must not be inside a system folder"
+    return None
 
 
 def directory(value: Any) -> str:
@@ -137,11 +177,15 @@ def directory(value: Any) -> str:
         raise Invalid(f"must not contain '.' or '..', got {_show(value)}")
     if not re.match(r"^/[A-Za-z0-9._/-]+$", text):
         raise Invalid(f"may hold only letters, digits, '.', '_', '-' and '/', got {_show(value)}")
-    norm = str(PurePosixPath(text))
-    if norm in _SYSTEM_DIRS:
-        raise Invalid(f"must not be a system folder, got {_show(value)}")
-    if any(norm == tree or norm.startswith(tree + "/") for tree in _SYSTEM_TREES):
-        raise Invalid(f"must not be inside a system folder, got {_show(value)}")
+    # "//etc" is /etc to the kernel, but PurePosixPath keeps exactly two leading slashes (POSIX leaves them
+    # implementation-defined), so fold them before comparing.
+    norm = str(PurePosixPath("/" + text.lstrip("/")))
+    problem = _system_problem(norm)
+    if problem:
+        raise Invalid(f"{problem}, got {_show(value)}")
+    real = os.path.realpath(norm)  # install -d and chown follow a symlink that is already there
+    if real != norm and _system_problem(real):
+        raise Invalid(f"must not lead into a system folder through a symlink ({real}), got {_show(value)}")
     return norm
 
 
@@ -171,7 +215,7 @@ def workers(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise Invalid(f"must be a whole number >= 1, got {_show(value)}")
     if value > 64:
-        raise Invalid(f"must be at most 64 (a Pi has 4 cores), got {value}")
+        raise Invalid(f"must be at most 64 (a Pi has 4 cores), got {_show(value)}")
     return value
 
 
@@ -189,7 +233,7 @@ def bind(value: Any) -> str:
     if not match:
         raise Invalid(f"must be 127.0.0.1:PORT or unix:/run/NAME/gunicorn.sock, got {_show(value)}")
     host, port_text = match.groups()
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+    if not _digits(port_text) or not 1 <= int(port_text) <= 65535:
         raise Invalid(f"port must be a number from 1 to 65535, got {_show(port_text)}")
     if host != "localhost":
         try:
@@ -199,7 +243,7 @@ def bind(value: Any) -> str:
         if not address.is_loopback:
             raise Invalid(f"must listen on loopback only (nginx faces the network), got {_show(host)}")
     if int(port_text) in (80, 443):
-        raise Invalid(f"port {port_text} belongs to nginx; pick another such as 4000")
+        raise Invalid(f"port {port_text} belongs to nginx; pick another such as 4000, got {_show(value)}")
     return text
 
 
@@ -217,9 +261,10 @@ def packages(value: Any) -> list[str]:
         raise Invalid(f"must be a list of requirement specifiers, got {_show(value)}")
     result = []
     for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise Invalid(f"[{index}] must be a string, got {_show(item)}")
-        text = item.strip()
+        try:
+            text = _string(item).strip()  # a newline would split a requirements line in two
+        except Invalid as error:
+            raise Invalid(f"[{index}] {error}") from None
         if not _REQUIREMENT.match(text):
             raise Invalid(f"[{index}] must be a requirement such as flask or gunicorn>=21, got {_show(item)}")
         result.append(text)
@@ -264,7 +309,7 @@ def _cron_number(text: str, index: int) -> int:
     names = _CRON_NAMES.get(index, [])
     if text.lower() in names:
         return names.index(text.lower()) + (1 if index == 3 else 0)
-    if not text.isdigit():
+    if not _digits(text):
         raise Invalid(f"field {index + 1} has {text!r}, not a number")
     low, high = _CRON_FIELD_RANGES[index]
     number = int(text)
@@ -282,14 +327,14 @@ def cron_schedule(value: Any) -> str:
     try:
         for index, field in enumerate(fields):
             for part in field.split(","):
-                base, _, step = part.partition("/")
-                if step and (not step.isdigit() or int(step) == 0):
+                base, sep, step = part.partition("/")
+                if sep and (not _digits(step) or int(step) == 0):
                     raise Invalid(f"field {index + 1} has a bad step {step!r}")
                 if base == "*":
                     continue
-                low, _, high = base.partition("-")
+                low, dash, high = base.partition("-")
                 first = _cron_number(low, index)
-                if high and _cron_number(high, index) < first:
+                if dash and _cron_number(high, index) < first:
                     raise Invalid(f"field {index + 1} has a backwards range {base!r}")
     except Invalid as error:
         raise Invalid(f"{error} in {_show(value)}") from None

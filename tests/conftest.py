@@ -1,0 +1,73 @@
+"""Shared fixtures: the installed console script, the local ACME CA, and root-only guards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ACME_ENV = Path("/run/piserver-acme/env")
+
+
+@pytest.fixture(scope="session")
+def wizard_bin() -> str:
+    """The console script of the installed wheel: the tests that matter never run the source tree."""
+    found = shutil.which("piserver-wizard")
+    if not found:
+        pytest.fail("piserver-wizard is not on PATH: run the suite with scripts/test (it installs the wheel)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: it changes the system (CI runs it as root)")
+
+
+def _acme_facts() -> dict[str, str]:
+    facts = {}
+    for line in ACME_ENV.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key:
+            facts[key] = value
+    return facts
+
+
+@pytest.fixture(scope="session")
+def acme(as_root: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """pebble on loopback (started by .ci/acme-up); plus a CA bundle that trusts it and the system's CAs.
+
+    The wizard passes its environment on, so REQUESTS_CA_BUNDLE reaches certbot (to trust pebble) and
+    pip (which must still trust the package index): hence the system bundle plus pebble's CA in one file.
+    """
+    subprocess.run(["bash", str(REPO / ".ci" / "acme-up")], check=True, capture_output=True, timeout=120)
+    facts = _acme_facts()
+    bundle = tmp_path_factory.mktemp("acme") / "bundle.pem"
+    system = Path("/etc/ssl/certs/ca-certificates.crt")
+    bundle.write_bytes((system.read_bytes() if system.exists() else b"") + Path(facts["ACME_CA_BUNDLE"]).read_bytes())
+    bundle.chmod(0o644)
+    bundle.parent.chmod(0o755)
+    facts["BUNDLE"] = str(bundle)
+    return facts
+
+
+def wizard_env(acme: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if acme:
+        env["REQUESTS_CA_BUNDLE"] = acme["BUNDLE"]
+    return env
+
+
+def ensure_user(name: str = "pi") -> None:
+    if subprocess.run(["id", name], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,60 @@
+"""Fetching the installed site as a visitor would, over loopback, trusting only pebble's root."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import urllib.request
+from pathlib import Path
+
+
+def pebble_root(acme: dict[str, str], dest: Path) -> Path:
+    """pebble makes a new root at every start, so it is fetched now, from its management port."""
+    context = ssl.create_default_context(cafile=acme["ACME_CA_BUNDLE"])
+    handler = urllib.request.HTTPSHandler(context=context)
+    opener = urllib.request.build_opener(handler, urllib.request.ProxyHandler({}))
+    with opener.open(acme["ACME_ROOT_URL"], timeout=10) as response:
+        dest.write_bytes(response.read())
+    return dest
+
+
+def http_get(domain: str, path: str = "/") -> tuple[int, dict[str, str], str]:
+    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": domain})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def https_get(domain: str, root: Path, path: str = "/") -> tuple[int, str, dict]:
+    """Full verification: chain to pebble's root and the name checked against SNI, on 127.0.0.1."""
+    context = ssl.create_default_context(cafile=str(root))
+    with socket.create_connection(("127.0.0.1", 443), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=domain) as tls:
+            cert = tls.getpeercert()
+            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {domain}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    text = data.decode("utf-8", "replace")
+    status = int(text.split(" ", 2)[1])
+    return status, text, cert
+
+
+def tree_fingerprint(*roots: str) -> dict[str, tuple]:
+    """Every path under the roots with its size, mode and mtime: equal fingerprints mean nothing was rewritten."""
+    seen: dict[str, tuple] = {}
+    for root in roots:
+        base = Path(root)
+        if not base.exists():
+            continue
+        for path in [base, *sorted(base.rglob("*"))]:
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            seen[str(path)] = (st.st_size, st.st_mode, st.st_mtime_ns)
+    return seen

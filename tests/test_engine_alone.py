@@ -1,0 +1,46 @@
+"""The engine stands alone: importing it, --version, --help and --answers never load Textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def modules_after(code: str) -> set[str]:
+    probe = code + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd="/").stdout
+    return set(out.split())
+
+
+def test_importing_the_engine_does_not_import_textual() -> None:
+    loaded = modules_after("import wizard, wizard.engine, wizard.plan, wizard.cli, wizard.headless, wizard.session")
+    assert "textual" not in loaded
+    assert "screens" not in loaded
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"],
+                                  ["--answers", str(REPO / "examples" / "answers.toml"), "--check"]])
+def test_cli_paths_without_the_tui_do_not_import_textual(argv: list[str]) -> None:
+    code = ("import sys\nfrom wizard.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "sys.stdout.flush()\nprint('TEXTUAL-LOADED' if 'textual' in sys.modules else 'TEXTUAL-ABSENT')" % argv)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/").stdout
+    assert out.strip().endswith("TEXTUAL-ABSENT")
+
+
+def test_the_wheel_carries_the_templates() -> None:
+    import wizard.render
+
+    folder = wizard.render.templates_dir()
+    assert "site-packages" in str(folder), f"templates come from {folder}, not the installed wheel"
+    assert (folder / "nginx-site.conf.j2").is_file()
+
+
+def test_version_of_the_console_script(wizard_bin: str) -> None:
+    out = subprocess.run([wizard_bin, "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("piserver-wizard ")

@@ -1,0 +1,176 @@
+"""The plan and what it renders: argv-only commands, the guide's steps, and nginx sites nginx accepts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conftest import ensure_user
+from wizard.answers import Answers
+from wizard.facts import Facts
+from wizard.plan import build_plan
+from wizard.services import Services
+
+
+def make_answers(**changes: object) -> Answers:
+    ensure_user("pi")
+    answers = Answers()
+    answers.site.domains = ["pi.example.com", "www.pi.example.com"]
+    answers.https.email = "admin@example.com"
+    answers.https.agree_tos = True
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        setattr(getattr(answers, section), key, value)
+    return answers
+
+
+def facts(**changes: object) -> Facts:
+    return replace(Facts(hostname="testpi", os_name="Debian", arch="aarch64", ipv6=True, cores=4), **changes)
+
+
+def all_commands(plan) -> list:  # type: ignore[no-untyped-def]
+    return [c for s in plan.steps for c in s.commands + s.validate + s.on_change + s.on_rerun]
+
+
+def test_every_command_is_an_argv_of_strings() -> None:
+    plan = build_plan(make_answers(), facts(), Services(False))
+    for command in all_commands(plan):
+        assert isinstance(command.argv, tuple) and all(isinstance(a, str) for a in command.argv)
+        assert command.argv[0] not in ("sh", "bash", "/bin/sh"), command
+
+
+def test_the_guide_in_order() -> None:
+    plan = build_plan(make_answers(), facts(installed={"apache2": "2.4"}), Services(False))
+    ids = [s.id for s in plan.steps]
+    assert ids == ["apt-update", "apache-purge", "nginx-install", "python-venv", "app-folder", "app-files",
+                   "venv", "pip", "app-import", "supervisor-install", "app-program", "nginx-site",
+                   "certbot-install", "certificate", "nginx-tls", "renew-dry-run", "renewal", "verify"]
+
+
+def test_apache_is_left_alone_when_not_asked_or_not_there() -> None:
+    ids = [s.id for s in build_plan(make_answers(), facts(), Services(False)).steps]
+    assert "apache-purge" not in ids
+    answers = make_answers(system__remove_apache=False)
+    ids = [s.id for s in build_plan(answers, facts(installed={"apache2": "2.4"}), Services(False)).steps]
+    assert "apache-purge" not in ids
+
+
+def test_apt_never_waits_on_a_pty() -> None:
+    plan = build_plan(make_answers(), facts(), Services(False))
+    for command in all_commands(plan):
+        if command.argv[0] == "apt-get":
+            assert ("DEBIAN_FRONTEND", "noninteractive") in command.env
+            assert "-y" in command.argv and "DPkg::Lock::Timeout=300" in command.argv
+
+
+def test_certbot_is_always_non_interactive_and_names_its_server() -> None:
+    plan = build_plan(make_answers(https__acme_server="https://127.0.0.1:14000/dir"), facts(), Services(False))
+    cert = plan.step("certificate").commands[0].argv
+    for flag in ("-n", "--agree-tos", "--cert-name", "--server"):
+        assert flag in cert
+    assert cert[cert.index("-m") + 1] == "admin@example.com"
+    assert [cert[i + 1] for i, a in enumerate(cert) if a == "-d"] == ["pi.example.com", "www.pi.example.com"]
+    dry = plan.step("renew-dry-run").commands[0].argv
+    assert dry[dry.index("--server") + 1] == "https://127.0.0.1:14000/dir"
+
+
+def test_certbot_nginx_mode_uses_the_plugin_with_redirect() -> None:
+    plan = build_plan(make_answers(https__mode="certbot-nginx"), facts(), Services(False))
+    argv = plan.step("certificate").commands[0].argv
+    assert argv[:4] == ("certbot", "run", "--nginx", "--redirect")
+    assert "nginx-tls" not in [s.id for s in plan.steps]
+
+
+def test_renewal_timer_on_systemd_and_cron_without() -> None:
+    timer = build_plan(make_answers(), facts(systemd=True), Services(True)).step("renewal")
+    assert timer.commands[0].argv == ("systemctl", "enable", "--now", "certbot.timer")
+    assert not timer.files
+    cron = build_plan(make_answers(), facts(), Services(False)).step("renewal")
+    assert cron.files[0].content.strip().endswith("30 4 1 * * root certbot renew --quiet")
+    forced = build_plan(make_answers(https__renewal="cron"), facts(systemd=True), Services(True)).step("renewal")
+    assert ("systemctl", "disable", "--now", "certbot.timer") in [c.argv for c in forced.commands]
+
+
+def test_supervisor_program_follows_the_answers() -> None:
+    answers = make_answers(app__workers=9, app__bind="127.0.0.1:5005")
+    program = build_plan(answers, facts(), Services(False)).step("app-program")
+    conf = next(f for f in program.files if f.path.endswith("/hello.conf")).content
+    assert "--workers 9 --bind 127.0.0.1:5005 app:app" in conf
+    for line in ("user=pi", "autostart=true", "autorestart=true", "stopasgroup=true", "killasgroup=true",
+                 "stderr_logfile=/var/log/hello/hello.err.log"):
+        assert line in conf
+    assert [c.argv for c in program.on_change] == [("supervisorctl", "reread"), ("supervisorctl", "update")]
+
+
+def test_secret_never_in_a_diff() -> None:
+    plan = build_plan(make_answers(app__directory="/home/pi/never-here"), facts(), Services(False))
+    secret = next(f for f in plan.step("app-files").files if f.secret)
+    assert secret.content == "" and "never shown" in secret.diff()
+
+
+# --- every rendered nginx site passes a real `nginx -t`
+
+@pytest.fixture(scope="module")
+def nginx(as_root: None) -> str:
+    if not shutil.which("nginx"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "nginx"], check=True, timeout=900,
+                       env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cert")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem"),
+                    "-subj", "/CN=pi.example.com"], check=True, capture_output=True)
+    return folder
+
+
+def nginx_accepts(nginx: str, site: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "logs").mkdir(exist_ok=True)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/logs/error.log;\nevents {{}}\n"
+        f"http {{\n  include /etc/nginx/mime.types;\n  access_log {tmp_path}/logs/access.log;\n"
+        f"  include {tmp_path}/site.conf;\n}}\n")
+    return subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                          capture_output=True, text=True)
+
+
+VARIANTS = [
+    {},
+    {"https__redirect": False},
+    {"https__enabled": False},
+    {"app__bind": "unix:/run/hello/gunicorn.sock"},
+    {"app__name": "my-site-2", "app__directory": "/srv/sites/my-site-2"},
+]
+
+
+@pytest.mark.parametrize("changes", VARIANTS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
+@pytest.mark.parametrize("ipv6", [True, False])
+def test_rendered_sites_pass_nginx_t(nginx: str, self_signed: Path, tmp_path: Path, changes: dict,
+                                     ipv6: bool) -> None:
+    answers = make_answers(**changes)
+    plan = build_plan(answers, facts(ipv6=ipv6), Services(False))
+    sites = [plan.step("nginx-site").files[0].content]
+    if answers.https.enabled:
+        sites.append(plan.step("nginx-tls").files[0].content)
+    for site in sites:
+        site = site.replace(f"/etc/letsencrypt/live/{answers.app.name}", str(self_signed))
+        checked = nginx_accepts(nginx, site, tmp_path)
+        assert checked.returncode == 0, checked.stderr + site
+    if answers.https.enabled:
+        assert "listen 443 ssl" in sites[-1] and "server_tokens off;" in sites[-1]
+        assert ("return 301 https://$host$request_uri;" in sites[-1]) == answers.https.redirect
+
+
+def test_nginx_rejects_what_the_validators_keep_out(nginx: str, tmp_path: Path) -> None:
+    """The check above can fail: an unvalidated name with a brace breaks the site."""
+    plan = build_plan(make_answers(https__enabled=False), facts(), Services(False))
+    site = plan.step("nginx-site").files[0].content.replace("server_name pi.example.com", "server_name pi{.example.com")
+    assert nginx_accepts(nginx, site, tmp_path).returncode != 0
