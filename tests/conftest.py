@@ -39,7 +39,7 @@ def _acme_facts() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def acme(as_root: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def acme(as_root: None) -> dict[str, str]:
     """pebble on loopback (started by .ci/acme-up); plus a CA bundle that trusts it and the system's CAs.
 
     The wizard passes its environment on, so REQUESTS_CA_BUNDLE reaches certbot (to trust pebble) and
@@ -47,11 +47,10 @@ def acme(as_root: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     """
     subprocess.run(["bash", str(REPO / ".ci" / "acme-up")], check=True, capture_output=True, timeout=120)
     facts = _acme_facts()
-    bundle = tmp_path_factory.mktemp("acme") / "bundle.pem"
+    bundle = Path(facts["ACME_CA_BUNDLE"]).with_name("requests-bundle.pem")  # readable by the app user too
     system = Path("/etc/ssl/certs/ca-certificates.crt")
     bundle.write_bytes((system.read_bytes() if system.exists() else b"") + Path(facts["ACME_CA_BUNDLE"]).read_bytes())
     bundle.chmod(0o644)
-    bundle.parent.chmod(0o755)
     facts["BUNDLE"] = str(bundle)
     return facts
 

@@ -94,7 +94,7 @@ def test_static_files_are_served_by_nginx(installed: dict) -> None:
 
 
 def test_gunicorn_runs_as_the_app_user_on_loopback(installed: dict) -> None:
-    out = subprocess.run(["ps", "-eo", "user:20,args"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "user:20,args"], capture_output=True, text=True, check=True).stdout
     lines = [line for line in out.splitlines() if "gunicorn" in line and "/home/pi/e2e/venv" in line]
     assert len(lines) == 1 + 3  # the arbiter and three workers
     assert all(line.split()[0] == "pi" for line in lines)
@@ -110,11 +110,14 @@ def test_secret_key_is_private_and_reaches_the_app(installed: dict) -> None:
         subprocess.run(["id", "-u", "pi"], capture_output=True, text=True).stdout)
     key = secret.read_text().strip()
     assert len(key) == 64
-    arbiter = subprocess.run(["pgrep", "-f", "-o", "/home/pi/e2e/venv/bin/gunicorn"],
-                             capture_output=True, text=True).stdout.split()[0]
-    workers = subprocess.run(["pgrep", "-P", arbiter], capture_output=True, text=True).stdout.split()
-    environ = Path(f"/proc/{workers[0]}/environ").read_bytes().split(b"\0")
-    assert f"SECRET_KEY={key}".encode() in environ
+    # gunicorn reads its config as the app user and exports raw_env to the app (os.environ, not exec's env).
+    read = subprocess.run(
+        ["runuser", "-u", "pi", "--", "/home/pi/e2e/venv/bin/python", "-c",
+         "import runpy; print(runpy.run_path('/etc/piserver-wizard/e2e/gunicorn.conf.py')['raw_env'])"],
+        capture_output=True, text=True, check=True).stdout
+    assert read.strip() == repr([f"SECRET_KEY={key}"])
+    nobody = subprocess.run(["runuser", "-u", "nobody", "--", "cat", str(secret)], capture_output=True)
+    assert nobody.returncode != 0
     stdout = installed["first"].stdout
     log_path = re.search(r"full log: (\S+)", stdout).group(1)  # type: ignore[union-attr]
     for path in [Path(log_path), Path("/var/lib/piserver-wizard/state.json"),

@@ -333,7 +333,8 @@ def _https_steps(answers: Answers, services: Services, site: Callable[[bool], Pl
     dry_run_server = [] if https.acme_server == "letsencrypt" else ["--server", https.directory_url]
     steps.append(Step(
         "renew-dry-run", "Test renewal (certbot renew --dry-run)",
-        commands=[Command.of("certbot", "renew", "--dry-run", "--cert-name", app.name, "-n", *dry_run_server,
+        commands=[Command.of("certbot", "renew", "--dry-run", "--cert-name", app.name, "-n",
+                             "--no-random-sleep-on-renew", *dry_run_server,
                              timeout=600)],
         inputs={"domains": answers.site.domains, "server": https.directory_url}, remember_inputs=True,
         is_done=lambda: True, safe_to_skip=True))
