@@ -1,0 +1,152 @@
+"""The path every Raspberry Pi takes: systemd as PID 1, tested in a booted Debian bookworm container.
+
+The container (systemd-nspawn, see systemd_container.py) shares this machine's network, so pebble on the
+host's loopback is its ACME server and its nginx answers on the host's port 80/443 — which is why the
+host's own nginx is stopped for the duration and started again afterwards.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import REPO
+from site_checks import http_get, https_get, pebble_root
+from systemd_container import DEFAULT_CACHE_DIR, Container, booted, build_root
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+ANSWERS = """\
+[site]
+domains = ["systemd.test", "www.systemd.test"]
+[app]
+name = "pisite"
+user = "pi"
+directory = "/home/pi/pisite"
+workers = 2
+bind = "127.0.0.1:4600"
+[https]
+email = "admin@example.com"
+agree_tos = true
+acme_server = "{server}"
+renewal = "auto"
+"""
+WATCHED = "/etc/nginx /etc/supervisor /etc/letsencrypt /etc/cron.d /home/pi/pisite /etc/piserver-wizard"
+
+
+def _host_web_servers(action: str) -> list[str]:
+    """Stop (or start again) whatever of the host's own services holds port 80/443."""
+    touched = []
+    for service in ("nginx", "apache2"):
+        if Path(f"/etc/init.d/{service}").exists():
+            running = subprocess.run(["service", service, "status"], capture_output=True).returncode == 0
+            if (action == "stop" and running) or action == "start":
+                subprocess.run(["service", service, action], capture_output=True, timeout=60)
+                touched.append(service)
+    return touched
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(["python3", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+                   check=True, timeout=600)
+    return next(out.glob("piserver_wizard-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def pi(as_root: None, acme: dict[str, str], wheel: Path) -> Iterator[dict]:
+    times = {}
+    started = time.monotonic()
+    root = build_root(DEFAULT_CACHE_DIR)
+    times["root"] = time.monotonic() - started
+    stopped = _host_web_servers("stop")
+    try:
+        started = time.monotonic()
+        with booted(root, "piserver-systemd-test") as box:
+            times["boot"] = time.monotonic() - started
+            box.run(["useradd", "--create-home", "--shell", "/bin/bash", "pi"], timeout=60)
+            box.copy_in(wheel, f"/root/{wheel.name}")
+            box.run(["python3", "-m", "venv", "/opt/piserver-wizard"], timeout=300)
+            box.run(["/opt/piserver-wizard/bin/pip", "install", "-q", f"/root/{wheel.name}"], timeout=900)
+            bundle = Path(acme["ACME_CA_BUNDLE"])
+            box.copy_in(bundle, "/root/pebble-ca.pem")
+            box.run(["sh", "-c", "cat /etc/ssl/certs/ca-certificates.crt /root/pebble-ca.pem > /etc/ssl/acme-test-bundle.pem"],
+                    timeout=30)
+            answers = Path(acme["ACME_CA_BUNDLE"]).with_name("systemd-answers.toml")
+            answers.write_text(ANSWERS.format(server=acme["ACME_DIRECTORY_URL"]))
+            box.copy_in(answers, "/root/answers.toml")
+            started = time.monotonic()
+            first = wizard(box)
+            times["wizard"] = time.monotonic() - started
+            print(f"\nsystemd path: root {times['root']:.1f} s, boot {times['boot']:.1f} s, "
+                  f"wizard {times['wizard']:.1f} s\n{first.stdout}\n{first.stderr}")
+            assert first.returncode == 0, first.stdout + first.stderr
+            yield {"box": box, "first": first, "times": times,
+                   "root": pebble_root(acme, answers.with_name("systemd-root.pem"))}
+    finally:
+        if stopped:
+            _host_web_servers("start")
+
+
+def wizard(box: Container) -> subprocess.CompletedProcess:
+    return box.run(["/opt/piserver-wizard/bin/piserver-wizard", "--answers", "/root/answers.toml"],
+                   timeout=1800, check=False, env={"REQUESTS_CA_BUNDLE": "/etc/ssl/acme-test-bundle.pem"})
+
+
+def test_the_wizard_saw_systemd(pi: dict) -> None:
+    out = pi["first"].stdout
+    assert "via systemd" in out
+    assert "renewed by certbot.timer" in out
+
+
+def test_site_over_http_and_https(pi: dict) -> None:
+    status, headers, _ = http_get("systemd.test")
+    assert status == 301 and headers["Location"] == "https://systemd.test/"
+    status, text, _ = https_get("www.systemd.test", pi["root"])
+    assert status == 200 and "Hello, World!" in text
+
+
+def test_services_are_active_and_enabled(pi: dict) -> None:
+    box = pi["box"]
+    for unit in ("nginx", "supervisor", "certbot.timer"):
+        assert box.run(["systemctl", "is-active", unit], timeout=30, check=False).stdout.strip() == "active"
+        assert box.run(["systemctl", "is-enabled", unit], timeout=30, check=False).stdout.strip() == "enabled"
+    timers = box.run(["systemctl", "list-timers", "certbot.timer", "--no-pager"], timeout=30).stdout
+    assert "certbot.timer" in timers
+    status = box.run(["supervisorctl", "status", "pisite"], timeout=30).stdout
+    assert "RUNNING" in status
+
+
+def test_exactly_one_renewal_job(pi: dict) -> None:
+    box = pi["box"]
+    assert not box.path("/etc/cron.d/piserver-wizard-certbot").exists()
+    debian = box.path("/etc/cron.d/certbot")
+    # Debian's own cron entry stays, and stays silent, because systemd runs: the timer is the one job.
+    if debian.exists():
+        assert "! -d /run/systemd/system" in debian.read_text()
+    crontab = box.run(["sh", "-c", "crontab -l 2>/dev/null || true"], timeout=30).stdout
+    assert "certbot" not in crontab
+
+
+def test_gunicorn_runs_as_pi(pi: dict) -> None:
+    out = pi["box"].run(["ps", "-ww", "-eo", "user:20,args"], timeout=30).stdout
+    lines = [line for line in out.splitlines() if "/home/pi/pisite/venv/bin/gunicorn" in line]
+    assert len(lines) == 3 and all(line.split()[0] == "pi" for line in lines)
+
+
+def test_no_op_rerun_changes_nothing(pi: dict) -> None:
+    box = pi["box"]
+    stamp = ["sh", "-c", f"find {WATCHED} -printf '%p %s %m %T@\\n' 2>/dev/null | sort"]
+    before = box.run(stamp, timeout=60).stdout
+    started = time.monotonic()
+    again = wizard(box)
+    elapsed = time.monotonic() - started
+    print(f"\nsystemd no-op re-run: {elapsed:.2f} s (first run {pi['times']['wizard']:.1f} s)")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Nothing to do" in again.stdout
+    assert box.run(stamp, timeout=60).stdout == before
