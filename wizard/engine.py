@@ -36,12 +36,17 @@ class RunResult:
     check_seconds: float = 0.0  # wall time spent in probes (waiting for RUNNING, fetching the site)
 
 
-def step_done(step: Step, state: State) -> bool:
+def record_key(plan: Plan, step: Step) -> str:
+    """Records are per app: a Pi may host several sites, each with its own progress."""
+    return f"{plan.answers.app.name}/{step.id}"
+
+
+def step_done(step: Step, state: State, key: str) -> bool:
     """Done means the machine shows the work and, where the inputs matter, they are the ones used."""
     if step.always:
         return False
     if step.remember_inputs:
-        record = state.steps.get(step.id)
+        record = state.steps.get(key)
         if record is None or record.status != "done" or record.fingerprint != step.fingerprint:
             return False
     if not step.tracks and not step.files_current():
@@ -59,8 +64,11 @@ class Engine:
 
     def statuses(self) -> dict[str, str]:
         """For the plan view: which steps are already done on this machine."""
-        return {s.id: ("check" if s.always else "done" if step_done(s, self.state) else "to do")
+        return {s.id: ("check" if s.always else "done" if step_done(s, self.state, self._key(s)) else "to do")
                 for s in self.plan.steps}
+
+    def _key(self, step: Step) -> str:
+        return record_key(self.plan, step)
 
     def run(self, start_at: str | None = None) -> RunResult:
         started = time.monotonic()
@@ -75,7 +83,7 @@ class Engine:
             self.emit(StepStarted(step.id, step.title, index, total))
             step_started = time.monotonic()
             try:
-                if step_done(step, self.state):
+                if step_done(step, self.state, self._key(step)):
                     self.emit(StepFinished(step.id, "skipped", time.monotonic() - step_started, "already done"))
                     continue
                 self._record(step, "running")
@@ -120,7 +128,7 @@ class Engine:
                     self.state.files[path] = sha256(Path(path).read_bytes())
                 except OSError:
                     self.state.files.pop(path, None)
-        self.state.record(step.id, status, step.fingerprint, elapsed, message)
+        self.state.record(self._key(step), status, step.fingerprint, elapsed, message)
 
     def _command(self, step: Step, command: Command) -> CommandResult:
         self.emit(CommandStarted(step.id, command.display()))
@@ -137,7 +145,7 @@ class Engine:
         return outcome
 
     def _execute(self, step: Step) -> bool:
-        record = self.state.steps.get(step.id)
+        record = self.state.steps.get(self._key(step))
         inputs_changed = bool(record and record.fingerprint and record.fingerprint != step.fingerprint)
         for command in step.commands:
             self._command(step, command)

@@ -152,6 +152,24 @@ def _default_user() -> str | None:
     return users[0].pw_name if users else None
 
 
+def dpkg_interrupted() -> str:
+    """What apt would complain about: half-configured packages, or journal files dpkg never replayed.
+
+    apt refuses to work ("dpkg was interrupted, you must manually run 'dpkg --configure -a'") when
+    /var/lib/dpkg/updates holds files, which is what a killed dpkg leaves even when --audit is quiet.
+    """
+    if not shutil.which("dpkg"):
+        return ""
+    audit = _run(["dpkg", "--audit"]).strip()
+    try:
+        pending = [p.name for p in Path("/var/lib/dpkg/updates").iterdir()]
+    except OSError:
+        pending = []
+    if pending and not audit:
+        audit = f"dpkg was interrupted: {len(pending)} journal file(s) in /var/lib/dpkg/updates"
+    return audit
+
+
 def probe() -> Facts:
     started = time.monotonic()
     facts = Facts(
@@ -163,7 +181,7 @@ def probe() -> Facts:
         python_version=platform.python_version(),
         systemd=Path("/run/systemd/system").is_dir(),
         installed=installed_packages(),
-        dpkg_audit=_run(["dpkg", "--audit"]).strip() if shutil.which("dpkg") else "",
+        dpkg_audit=dpkg_interrupted(),
         free_disk_bytes=shutil.disk_usage("/").free,
         listeners=listeners(),
         cores=os.cpu_count() or 1,

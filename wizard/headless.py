@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable, TextIO
 
 from . import answers as answers_mod
+from .changes import describe_changes
 from .events import CommandStarted, Event, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
 from .lock import LockedError
 from .runner import DryRunner, PexpectRunner
@@ -52,6 +54,11 @@ class LinePrinter:
             self._open_line = False
         elif isinstance(event, RunFinished):
             pass
+
+
+def over_plain_ssh() -> bool:
+    env = os.environ
+    return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY")) and not (env.get("TMUX") or env.get("STY"))
 
 
 def run_headless(path: Path, *, dry_run: bool, verbose: bool, check_only: bool,
@@ -102,6 +109,11 @@ def _run(path: Path, answers: answers_mod.Answers, verbose: bool, out: TextIO) -
           f"full log: {log_path}", file=out)
     for problem in session.facts.problems():
         print(f"  note: {problem}", file=out)
+    if over_plain_ssh():
+        print("  note: over SSH without tmux or screen, a dropped connection stops the run; "
+              "run the same command again to resume (or start it inside tmux)", file=out)
+    for change in describe_changes(session.previous_answers(), answers):
+        print(f"  change: {change}", file=out)
     try:
         session.remember_answers(path)
         result = session.engine(PexpectRunner(emit), emit).run()

@@ -15,7 +15,7 @@ from typing import Callable
 from . import certs, verify
 from .answers import Answers
 from .commands import Command
-from .facts import Facts, installed_packages
+from .facts import Facts, dpkg_interrupted, installed_packages
 from .files import Link, PlannedFile, sha256
 from .fingerprint import fingerprint
 from .render import render
@@ -167,7 +167,7 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
             "dpkg-repair", "Repair an interrupted dpkg",
             commands=[Command.of("dpkg", "--configure", "-a", env={"DEBIAN_FRONTEND": "noninteractive"},
                                  timeout=1800)],
-            is_done=lambda: not dpkg_audit_text()))
+            is_done=lambda: not dpkg_interrupted()))
 
     if answers.system.update_packages:
         steps.append(Step("apt-update", "Update the package lists", commands=[apt_get("update", timeout=900)],
@@ -295,12 +295,6 @@ def _hash_of(path: str) -> str | None:
         return sha256(Path(path).read_bytes())
     except OSError:
         return None
-
-
-def dpkg_audit_text() -> str:
-    import subprocess
-
-    return subprocess.run(["dpkg", "--audit"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def _https_steps(answers: Answers, services: Services, site: Callable[[bool], PlannedFile], site_path: str,

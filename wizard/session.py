@@ -39,6 +39,13 @@ class Session:
     def engine(self, runner: Runner, emit: Listener) -> Engine:
         return Engine(self.plan, runner, self.state, emit)
 
+    def previous_answers(self) -> Answers | None:
+        """The answers of the last run on this machine, if they can still be read."""
+        try:
+            return answers_mod.load(state_dir() / SAVED_ANSWERS)
+        except answers_mod.AnswersError:
+            return None
+
     def remember_answers(self, source: Path | None) -> Path:
         """Keep a copy beside the state: the TUI's Resume and a later unattended run start from it."""
         saved = state_dir() / SAVED_ANSWERS
