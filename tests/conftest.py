@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# No test may send traffic beyond this machine: the wizard's internet checks (DNS of the domains) are off.
+os.environ["PISERVER_WIZARD_OFFLINE"] = "1"
 ACME_ENV = Path("/run/piserver-acme/env")
 
 
@@ -70,3 +72,22 @@ def ensure_user(name: str = "pi") -> None:
 
 def python() -> str:
     return sys.executable
+
+
+def forget_app(name: str) -> None:
+    """Remove what the wizard set up for one app, so a test starts from a machine that never had it."""
+    import shutil as _shutil
+
+    conf = Path(f"/etc/supervisor/conf.d/{name}.conf")
+    if conf.exists():
+        conf.unlink()
+        subprocess.run(["supervisorctl", "update"], capture_output=True, timeout=60)
+    for path in (Path(f"/etc/nginx/sites-enabled/{name}"), Path(f"/etc/nginx/sites-available/{name}")):
+        if path.is_symlink() or path.exists():
+            path.unlink()
+    subprocess.run(["service", "nginx", "reload"], capture_output=True, timeout=60)
+    if Path(f"/etc/letsencrypt/renewal/{name}.conf").exists():
+        subprocess.run(["certbot", "delete", "-n", "--cert-name", name], capture_output=True, timeout=120)
+    for folder in (f"/home/pi/{name}", f"/etc/piserver-wizard/{name}", f"/var/log/{name}"):
+        _shutil.rmtree(folder, ignore_errors=True)
+    Path(f"/var/lib/piserver-wizard/apps/{name}.toml").unlink(missing_ok=True)

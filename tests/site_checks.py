@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import stat
 import urllib.request
 from pathlib import Path
 
@@ -45,7 +46,10 @@ def https_get(domain: str, root: Path, path: str = "/") -> tuple[int, str, dict]
 
 
 def tree_fingerprint(*roots: str) -> dict[str, tuple]:
-    """Every path under the roots with its size, mode and mtime: equal fingerprints mean nothing was rewritten."""
+    """Every file and link under the roots with size, mode and mtime: equal means nothing was rewritten.
+
+    Folders are left out: their mtime moves when a temp file comes and goes, which is not a change.
+    """
     seen: dict[str, tuple] = {}
     for root in roots:
         base = Path(root)
@@ -56,5 +60,6 @@ def tree_fingerprint(*roots: str) -> dict[str, tuple]:
                 st = path.lstat()
             except OSError:
                 continue
-            seen[str(path)] = (st.st_size, st.st_mode, st.st_mtime_ns)
+            if not stat.S_ISDIR(st.st_mode):
+                seen[str(path)] = (st.st_size, st.st_mode, st.st_mtime_ns)
     return seen

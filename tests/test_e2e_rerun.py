@@ -17,7 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from conftest import ensure_user, wizard_env
+from conftest import ensure_user, forget_app, wizard_env
 from site_checks import http_get, https_get, pebble_root, tree_fingerprint
 from wizard import certs
 
@@ -79,6 +79,7 @@ def cert_file() -> str:
 @pytest.fixture(scope="module")
 def scenario(wizard_bin: str, acme: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     ensure_user("pi")
+    forget_app("rerun")
     return Scenario(wizard_bin, acme, tmp_path_factory.mktemp("rerun"))
 
 

@@ -95,7 +95,8 @@ def pi(as_root: None, acme: dict[str, str], wheel: Path) -> Iterator[dict]:
 
 def wizard(box: Container) -> subprocess.CompletedProcess:
     return box.run(["/opt/piserver-wizard/bin/piserver-wizard", "--answers", "/root/answers.toml"],
-                   timeout=1800, check=False, env={"REQUESTS_CA_BUNDLE": "/etc/ssl/acme-test-bundle.pem"})
+                   timeout=1800, check=False,
+                   env={"REQUESTS_CA_BUNDLE": "/etc/ssl/acme-test-bundle.pem", "PISERVER_WIZARD_OFFLINE": "1"})
 
 
 def test_the_wizard_saw_systemd(pi: dict) -> None:

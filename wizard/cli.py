@@ -31,6 +31,8 @@ def parser() -> argparse.ArgumentParser:
                    help="validate, probe, print the plan and a diff of every file; change nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="show each command's output as it runs")
     p.add_argument("--check", action="store_true", help="only validate the answers file, then exit")
+    p.add_argument("--force", action="store_true",
+                   help="go on despite a preflight refusal (port 80 held by another program, little disk...)")
     return p
 
 
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return run_headless(args.answers, dry_run=args.dry_run, verbose=args.verbose, check_only=args.check,
+                            force=args.force,
                             privilege_problem=_can_act_as_root)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)

@@ -14,7 +14,7 @@ from .commands import Command
 from .events import CommandStarted, Listener, Output, RunFinished, StepFinished, StepStarted
 from .files import FileTransaction, sha256
 from .plan import Plan, Step
-from .runner import CommandResult, Runner
+from .runner import CommandResult, Runner, reason_in
 from .state import State, StateError
 
 
@@ -141,7 +141,8 @@ class Engine:
                 why = outcome.gave_up
             else:
                 why = f"exited with status {outcome.exit_code}"
-            raise StepFailed(f"{command.display()} {why}", outcome.tail)
+            said = reason_in(outcome.tail)
+            raise StepFailed(f"{command.display()} {why}" + (f": {said}" if said else ""), outcome.tail)
         return outcome
 
     def _execute(self, step: Step) -> bool:

@@ -142,20 +142,20 @@ class FileTransaction:
 
     step_id: str = ""
     backup_dir: Path = field(default_factory=lambda: BACKUP_ROOT / time.strftime("%Y%m%d-%H%M%S"))
-    _undo: list[tuple[str, bytes | None, int | None, tuple[int, int] | None, str | None]] = field(
+    _undo: list[tuple[str, bytes | None, int | None, tuple[int, int] | None, str | None, int]] = field(
         default_factory=list)
     changed: list[str] = field(default_factory=list)
 
     def _remember(self, path: Path) -> None:
         if path.is_symlink():
-            self._undo.append((str(path), None, None, None, os.readlink(path)))
+            self._undo.append((str(path), None, None, None, os.readlink(path), 0))
             return
         data = read_or_none(path)
         if data is None:
-            self._undo.append((str(path), None, None, None, None))
+            self._undo.append((str(path), None, None, None, None, 0))
             return
         st = path.stat()
-        self._undo.append((str(path), data, st.st_mode & 0o7777, (st.st_uid, st.st_gid), None))
+        self._undo.append((str(path), data, st.st_mode & 0o7777, (st.st_uid, st.st_gid), None, st.st_mtime_ns))
         backup = self.backup_dir / path.relative_to("/")
         backup.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.backup_dir, 0o700)
@@ -195,8 +195,8 @@ class FileTransaction:
         return True
 
     def rollback(self) -> None:
-        """Put every touched path back as it was, newest change first."""
-        for path_text, data, mode, ids, link_target in reversed(self._undo):
+        """Put every touched path back as it was (content, mode, owner, mtime), newest change first."""
+        for path_text, data, mode, ids, link_target, mtime_ns in reversed(self._undo):
             path = Path(path_text)
             if link_target is not None:
                 if path.is_symlink() or path.exists():
@@ -209,5 +209,6 @@ class FileTransaction:
                 write_atomic(path, data, mode=mode or 0o644)
                 if ids is not None:
                     os.chown(path, *ids)
+                os.utime(path, ns=(mtime_ns, mtime_ns))
         self._undo.clear()
         self.changed.clear()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from . import answers as answers_mod
+from . import preflight
 from .changes import describe_changes
 from .events import CommandStarted, Event, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
 from .lock import LockedError
@@ -62,7 +63,8 @@ def over_plain_ssh() -> bool:
 
 
 def run_headless(path: Path, *, dry_run: bool, verbose: bool, check_only: bool,
-                 privilege_problem: Callable[[], str | None], out: TextIO = sys.stdout) -> int:
+                 privilege_problem: Callable[[], str | None], force: bool = False,
+                 out: TextIO = sys.stdout) -> int:
     try:
         answers = answers_mod.load(path, has_systemd=Services.detect().systemd)
     except answers_mod.AnswersError as error:
@@ -80,6 +82,7 @@ def run_headless(path: Path, *, dry_run: bool, verbose: bool, check_only: bool,
         session = Session.prepare(answers)
         printer = LinePrinter(out, verbose=True, dry=True)
         print(f"Dry run on {session.facts.hostname}: nothing will be changed.", file=out)
+        report_findings(preflight.check(answers, session.facts), out)
         result = session.engine(DryRunner(printer), printer).run()
         return EXIT_OK if result.ok else EXIT_FAILED
     lock = run_lock()
@@ -89,15 +92,29 @@ def run_headless(path: Path, *, dry_run: bool, verbose: bool, check_only: bool,
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return _run(path, answers, verbose, out)
+        return _run(path, answers, verbose, force, out)
     finally:
         lock.release()
 
 
-def _run(path: Path, answers: answers_mod.Answers, verbose: bool, out: TextIO) -> int:
+def report_findings(findings: list[preflight.Finding], out: TextIO) -> bool:
+    """Print the preflight findings; True when one of them refuses the run."""
+    for finding in findings:
+        label = {"refuse": "REFUSED", "warn": "warning", "info": "note"}[finding.level]
+        print(f"  {label}: {finding.message}", file=out)
+    return any(f.level == "refuse" for f in findings)
+
+
+def _run(path: Path, answers: answers_mod.Answers, verbose: bool, force: bool, out: TextIO) -> int:
     started = time.monotonic()
     session = Session.prepare(answers)
     log_path = new_log_path()
+    print(f"piserver-wizard on {session.facts.hostname} ({session.facts.os_name}, {session.facts.arch}); "
+          f"full log: {log_path}", file=out)
+    if report_findings(preflight.check(answers, session.facts), out) and not force:
+        print("piserver-wizard: refused before changing anything (see above); --force goes on anyway",
+              file=sys.stderr)
+        return EXIT_USAGE
     transcript = Transcript(log_path)
     printer = LinePrinter(out, verbose)
 
@@ -105,10 +122,6 @@ def _run(path: Path, answers: answers_mod.Answers, verbose: bool, out: TextIO) -
         transcript(event)
         printer(event)
 
-    print(f"piserver-wizard on {session.facts.hostname} ({session.facts.os_name}, {session.facts.arch}); "
-          f"full log: {log_path}", file=out)
-    for problem in session.facts.problems():
-        print(f"  note: {problem}", file=out)
     if over_plain_ssh():
         print("  note: over SSH without tmux or screen, a dropped connection stops the run; "
               "run the same command again to resume (or start it inside tmux)", file=out)

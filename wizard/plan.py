@@ -170,7 +170,7 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
             is_done=lambda: not dpkg_interrupted()))
 
     if answers.system.update_packages:
-        steps.append(Step("apt-update", "Update the package lists", commands=[apt_get("update", timeout=900)],
+        steps.append(Step("apt-update", "Update the package lists", commands=[apt_get("update", "--error-on=any", timeout=900)],
                           is_done=_all_installed(packages), safe_to_skip=True))
 
     if answers.system.remove_apache and facts.has("apache2"):
@@ -224,8 +224,16 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
     steps.append(pip_step)
 
     module, _, attr = app.wsgi.partition(":")
-    import_check = ("import importlib, sys; sys.path.insert(0, '.'); "
-                    "m = importlib.import_module(sys.argv[1]); getattr(m, sys.argv[2].rstrip('()'))")
+    import_check = (
+        "import importlib, sys, traceback\n"
+        "sys.path.insert(0, '.')\n"
+        "try:\n"
+        "    getattr(importlib.import_module(sys.argv[1]), sys.argv[2].rstrip('()'))\n"
+        "except Exception as error:\n"
+        "    where = traceback.extract_tb(error.__traceback__)[-1]\n"
+        "    print(f'Error: {sys.argv[1]}:{sys.argv[2]} does not load: {type(error).__name__}: {error} '\n"
+        "          f'({where.filename}, line {where.lineno})')\n"
+        "    sys.exit(1)\n")
     import_step = Step(
         "app-import", f"Check that {app.wsgi} imports",
         commands=[Command.of(venv_python, "-c", import_check, module, attr, as_user=app.user,

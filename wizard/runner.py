@@ -48,6 +48,16 @@ def last_lines(text: str, count: int = 20) -> str:
     return "\n".join(lines[-count:])
 
 
+_REASON_RE = re.compile(r"^\s*(E:|ERROR:|Error:|error:|fatal:|Failed|Certbot failed|Challenge failed|"
+                        r"Detail:|Domain:|.*\[emerg\]|An unexpected error|Could not|No such|\S+Error: )")
+
+
+def reason_in(tail: str) -> str:
+    """The line of a failed command's output that says why, in the command's own words."""
+    lines = [line.strip() for line in tail.splitlines() if _REASON_RE.match(line)]
+    return lines[-1] if lines else ""
+
+
 class Runner(Protocol):
     """What the engine needs to act on the machine; the real one and the dry one are interchangeable."""
 

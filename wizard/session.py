@@ -17,7 +17,7 @@ from .lock import RunLock
 from .plan import Plan, build_plan
 from .runner import Runner
 from .services import Services
-from .state import State, state_dir
+from .state import State, StateError, state_dir
 
 SAVED_ANSWERS = "answers.toml"
 
@@ -40,16 +40,23 @@ class Session:
         return Engine(self.plan, runner, self.state, emit)
 
     def previous_answers(self) -> Answers | None:
-        """The answers of the last run on this machine, if they can still be read."""
+        """The answers of this app's last run on this machine, if they can still be read."""
         try:
-            return answers_mod.load(state_dir() / SAVED_ANSWERS)
+            return answers_mod.load(self._app_answers())
         except answers_mod.AnswersError:
             return None
+
+    def _app_answers(self) -> Path:
+        return state_dir() / "apps" / f"{self.answers.app.name}.toml"
 
     def remember_answers(self, source: Path | None) -> Path:
         """Keep a copy beside the state: the TUI's Resume and a later unattended run start from it."""
         saved = state_dir() / SAVED_ANSWERS
-        answers_mod.save(self.answers, saved)
+        try:
+            answers_mod.save(self.answers, saved)
+            answers_mod.save(self.answers, self._app_answers())
+        except OSError as error:
+            raise StateError(f"cannot save the answers to {saved}: {error.strerror or error}") from error
         self.state.answers_path = str(source.resolve()) if source else str(saved)
         self.state.save()
         return saved

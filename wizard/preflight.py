@@ -1,0 +1,111 @@
+"""Checks before anything runs: refuse what would surely fail or do harm, warn about what might.
+
+Each finding says what was seen and what to do. Refusals that are safe to override (the user knows the
+port is theirs, the disk is enough after all) go on with ``--force``; the rest are fixed by the plan itself
+(an interrupted dpkg is repaired as its first step).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import ipaddress
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+from .answers import Answers
+from .facts import Facts
+
+MIN_FREE_BYTES = 300 * 1024 * 1024
+OFFLINE_ENV = "PISERVER_WIZARD_OFFLINE"
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "refuse" (stop unless --force), "warn", "info"
+    code: str
+    message: str
+
+
+def clock_synchronised() -> bool | None:
+    """The kernel's own view (adjtimex): None when it cannot be asked. Works with or without systemd."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        buffer = ctypes.create_string_buffer(512)  # struct timex, zeroed: modes = 0 reads only
+        state = libc.adjtimex(buffer)
+    except (OSError, AttributeError):
+        return None
+    if state < 0:
+        return None
+    return state != 5  # TIME_ERROR: the clock is not synchronised
+
+
+class NoDns(Exception):
+    """The resolver cannot be reached: we know nothing about the name, so we say nothing about it."""
+
+
+def _resolves_here(domain: str, facts: Facts) -> tuple[bool, list[str]]:
+    try:
+        infos = socket.getaddrinfo(domain, 80, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as error:
+        if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
+            return False, []
+        raise NoDns(str(error)) from None
+    except OSError as error:
+        raise NoDns(str(error)) from None
+    addresses = sorted({info[4][0] for info in infos})
+    local = set(facts.ip_addresses) | {"127.0.0.1", "::1"}
+    return any(a in local for a in addresses), addresses
+
+
+def network_checks_enabled() -> bool:
+    return os.environ.get(OFFLINE_ENV, "") in ("", "0")
+
+
+def check(answers: Answers, facts: Facts) -> list[Finding]:
+    found: list[Finding] = []
+    if facts.dpkg_audit:
+        found.append(Finding("info", "dpkg", "dpkg was interrupted; the first step repairs it (dpkg --configure -a)"))
+    if facts.free_disk_bytes and facts.free_disk_bytes < MIN_FREE_BYTES:
+        found.append(Finding("refuse", "disk", f"only {facts.free_disk_bytes // (1024 * 1024)} MB free on /; "
+                                               f"the install needs about {MIN_FREE_BYTES // (1024 * 1024)} MB"))
+    apache_goes = answers.system.remove_apache and facts.has("apache2")
+    for port in (80, 443):
+        for owner in facts.owners_of(port):
+            if owner == "nginx" or (owner in ("apache2", "httpd") and apache_goes):
+                continue
+            found.append(Finding("refuse", f"port{port}",
+                                 f"port {port} is held by {owner}, not nginx: nginx could not serve the site "
+                                 f"(stop {owner}, or use --force if it will be gone)"))
+    if facts.has("apache2") and not answers.system.remove_apache:
+        found.append(Finding("warn", "apache", "apache2 is installed and system.remove_apache is false: "
+                                               "it must not hold port 80 or 443"))
+    if answers.https.enabled:
+        if time.gmtime().tm_year < 2024:
+            found.append(Finding("refuse", "clock", f"the clock says {time.strftime('%Y-%m-%d')}: certificates "
+                                                    "would be refused; set the time (a Pi has no real-time clock)"))
+        elif clock_synchronised() is False:
+            found.append(Finding("warn", "clock", "the clock is not synchronised (NTP); if certificate requests "
+                                                  "fail, check the time first"))
+    if not network_checks_enabled():
+        found.append(Finding("info", "offline", f"checks that need the internet are skipped ({OFFLINE_ENV} is set)"))
+    elif answers.https.enabled:
+        for domain in answers.site.domains:
+            try:
+                here, addresses = _resolves_here(domain, facts)
+            except NoDns as error:
+                found.append(Finding("info", "dns", f"DNS is not reachable ({error}): the domain check is skipped"))
+                break
+            if not addresses:
+                found.append(Finding("warn", "dns", f"{domain} does not resolve (yet): the certificate request "
+                                                    "will fail until its DNS points at this Pi"))
+            elif not here:
+                public = [a for a in addresses if ipaddress.ip_address(a).is_global]
+                found.append(Finding("warn", "dns", f"{domain} resolves to {', '.join(addresses)}, not to this Pi"
+                                     + (" (fine if your router forwards ports 80 and 443 here)" if public else "")))
+    return found
