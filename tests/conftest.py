@@ -91,3 +91,8 @@ def forget_app(name: str) -> None:
     for folder in (f"/home/pi/{name}", f"/etc/piserver-wizard/{name}", f"/var/log/{name}"):
         _shutil.rmtree(folder, ignore_errors=True)
     Path(f"/var/lib/piserver-wizard/apps/{name}.toml").unlink(missing_ok=True)
+    from wizard.state import State
+
+    state = State.load()
+    state.steps = {key: record for key, record in state.steps.items() if not key.startswith(f"{name}/")}
+    state.save()

@@ -263,8 +263,8 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
         commands=program_cmds, files=program_files,
         on_change=[Command.of("supervisorctl", "reread"), Command.of("supervisorctl", "update")],
         on_rerun=[Command.of("supervisorctl", "restart", app.name)],
-        probes=[Probe(f"supervisor says {app.name} is RUNNING",
-                      lambda: verify.wait_running(app.name, Path(log_dir)))],
+        probes=[Probe(f"supervisor says {app.name} is RUNNING and it answers on {app.bind}",
+                      lambda: verify.wait_serving(app.name, app.bind, Path(log_dir)))],
         # What needs a restart without changing the supervisor program (that one restarts on update).
         inputs={"app": import_step.inputs, "gunicorn": program_files[0].content},
         remember_inputs=True,
@@ -365,8 +365,8 @@ def _renewal_step(answers: Answers, services: Services) -> Step:
 def _verify_step(answers: Answers, primary: str) -> Step:
     app, https = answers.app, answers.https
     text = SAMPLE_TEXT if app.source == "sample" else None
-    probes = [Probe(f"supervisor says {app.name} is RUNNING",
-                    lambda: verify.wait_running(app.name, Path(f"/var/log/{app.name}"), settle=0.0))]
+    probes = [Probe(f"supervisor says {app.name} is RUNNING and it answers on {app.bind}",
+                    lambda: verify.wait_serving(app.name, app.bind, Path(f"/var/log/{app.name}"), timeout=15))]
     for name in answers.site.domains:
         redirect = https.enabled and https.redirect
         probes.append(Probe(f"http://{name}/ {'redirects to HTTPS' if redirect else 'answers'} (via 127.0.0.1)",

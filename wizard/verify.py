@@ -94,24 +94,46 @@ def supervisor_state(program: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == program else "UNKNOWN"
 
 
-def wait_running(program: str, log_dir: Path, *, timeout: float = 30.0, settle: float = 2.5) -> tuple[bool, str]:
-    """RUNNING must hold for a moment: a crashing gunicorn shows RUNNING briefly before BACKOFF."""
+def app_answers(bind: str, timeout: float = 2.0) -> str | None:
+    """Ask gunicorn itself, on its bind address, for any HTTP answer; None when nothing answers."""
+    if bind.startswith("unix:"):
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        address: object = bind[len("unix:"):]
+    else:
+        host, _, port = bind.rpartition(":")
+        raw = socket.socket(socket.AF_INET6 if host.startswith("[") else socket.AF_INET, socket.SOCK_STREAM)
+        address = (host.strip("[]").replace("localhost", "127.0.0.1"), int(port))
+    raw.settimeout(timeout)
+    try:
+        raw.connect(address)
+        raw.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\nUser-Agent: piserver-wizard-verify\r\n\r\n")
+        first = raw.recv(64).decode("latin-1", "replace")
+    except OSError:
+        return None
+    finally:
+        raw.close()
+    return first.split("\r\n", 1)[0] if first.startswith("HTTP/") else None
+
+
+def wait_serving(program: str, bind: str, log_dir: Path, *, timeout: float = 40.0) -> tuple[bool, str]:
+    """Supervisor says RUNNING and gunicorn answers on its address: a process alone proves little
+    (gunicorn keeps retrying a busy port for seconds while supervisor already says RUNNING)."""
     deadline = time.monotonic() + timeout
-    running_since: float | None = None
-    state = "UNKNOWN"
+    state, answer = "UNKNOWN", None
     while time.monotonic() < deadline:
         state = supervisor_state(program)
-        now = time.monotonic()
+        if state == "FATAL":
+            break
         if state == "RUNNING":
-            running_since = running_since or now
-            if now - running_since >= settle:
-                return True, f"supervisor: {program} RUNNING"
-        else:
-            running_since = None
-            if state == "FATAL":
-                break
+            answer = app_answers(bind)
+            if answer:
+                return True, f"supervisor: {program} RUNNING, answering on {bind} ({answer})"
         time.sleep(0.5)
-    return False, f"supervisor: {program} is {state}, not RUNNING\n{log_tail(log_dir / f'{program}.err.log')}"
+    if state == "RUNNING":
+        problem = f"supervisor: {program} is RUNNING, but nothing answers HTTP on {bind}"
+    else:
+        problem = f"supervisor: {program} is {state}, not RUNNING"
+    return False, f"{problem}\n{log_tail(log_dir / f'{program}.err.log')}"
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
