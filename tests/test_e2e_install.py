@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ensure_user, wizard_env
+from conftest import ensure_user, forget_app, wizard_env
 from site_checks import http_get, https_get, pebble_root, tree_fingerprint
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -59,6 +59,7 @@ def run_wizard(wizard_bin: str, answers: Path, acme: dict[str, str], *extra: str
 @pytest.fixture(scope="module")
 def installed(wizard_bin: str, acme: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
     ensure_user("pi")
+    forget_app("e2e")  # a first run for real, whatever an earlier run of the suite left
     folder = tmp_path_factory.mktemp("e2e")
     answers = folder / "answers.toml"
     answers.write_text(ANSWERS.format(server=acme["ACME_DIRECTORY_URL"]))

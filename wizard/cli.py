@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 from . import __version__
 
@@ -26,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 done, 1 a step failed (a re-run resumes), 2 bad answers or usage.",
     )
     p.add_argument("--version", action="version", version=f"piserver-wizard {__version__}")
-    p.add_argument("--answers", metavar="FILE", type=Path, help="run unattended from this TOML answers file")
+    p.add_argument("--answers", metavar="FILE", help="run unattended from this TOML answers file")
     p.add_argument("--dry-run", action="store_true",
                    help="validate, probe, print the plan and a diff of every file; change nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="show each command's output as it runs")
@@ -45,6 +43,8 @@ def _can_act_as_root() -> str | None:
     """Headless runs cannot ask for a password: they need root or passwordless sudo, said up front."""
     if os.geteuid() == 0:
         return None
+    import subprocess
+
     try:
         ok = subprocess.run(["sudo", "-n", "true"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -63,11 +63,22 @@ def main(argv: list[str] | None = None) -> int:
         from screens.app import run_tui  # the only import of the UI, and only here
 
         return run_tui()
+    from pathlib import Path
+
+    if args.check:  # validation only: the lightest path, no engine imported
+        from .answers import AnswersError, load
+
+        try:
+            load(Path(args.answers), has_systemd=Path("/run/systemd/system").is_dir())
+        except AnswersError as error:
+            print(f"piserver-wizard: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"{args.answers}: the answers are valid")
+        return EXIT_OK
     from .headless import run_headless
 
     try:
-        return run_headless(args.answers, dry_run=args.dry_run, verbose=args.verbose, check_only=args.check,
-                            force=args.force,
+        return run_headless(Path(args.answers), dry_run=args.dry_run, verbose=args.verbose, force=args.force,
                             privilege_problem=_can_act_as_root)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)

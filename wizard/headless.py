@@ -62,7 +62,7 @@ def over_plain_ssh() -> bool:
     return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY")) and not (env.get("TMUX") or env.get("STY"))
 
 
-def run_headless(path: Path, *, dry_run: bool, verbose: bool, check_only: bool,
+def run_headless(path: Path, *, dry_run: bool, verbose: bool,
                  privilege_problem: Callable[[], str | None], force: bool = False,
                  out: TextIO = sys.stdout) -> int:
     try:
@@ -70,9 +70,6 @@ def run_headless(path: Path, *, dry_run: bool, verbose: bool, check_only: bool,
     except answers_mod.AnswersError as error:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if check_only:
-        print(f"{path}: the answers are valid", file=out)
-        return EXIT_OK
     if not dry_run:
         problem = privilege_problem()
         if problem:

@@ -7,9 +7,11 @@ arrives, never accumulated, so a million lines of apt cost the same memory as te
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import re
+import select
 import signal
 import time
 from dataclasses import dataclass, field
@@ -72,6 +74,33 @@ class Runner(Protocol):
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]: ...
 
 
+def _widen(pipe_fd: int) -> None:
+    """A 1 MiB pipe lets a burst of output land while we are busy writing the transcript."""
+    try:
+        fcntl.fcntl(pipe_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except OSError:
+        pass  # capped lower by /proc/sys/fs/pipe-max-size: the default 64 KiB still works
+
+
+def _spawn_with_output_pipe(argv: list[str], env: dict[str, str], dimensions: tuple[int, int],
+                            write_end: int) -> "pexpect.spawn":
+    """pexpect's spawn (own session, the pty as controlling terminal), with stdout/stderr on a pipe."""
+    import pexpect
+
+    class Spawn(pexpect.spawn):  # type: ignore[misc]
+        def _spawnpty(self, args: list[str], **kwargs: object) -> object:
+            kwargs["pass_fds"] = (write_end,)
+            return super()._spawnpty(args, **kwargs)
+
+    def to_pipe() -> None:
+        os.dup2(write_end, 1)
+        os.dup2(write_end, 2)
+        os.close(write_end)
+
+    return Spawn(argv[0], argv[1:], env=env, echo=False, dimensions=dimensions, timeout=None,
+                 preexec_fn=to_pipe)
+
+
 def _generate_secret() -> str:
     import secrets
 
@@ -108,36 +137,59 @@ class PexpectRunner:
         return env
 
     def run(self, step_id: str, command: Command) -> CommandResult:
-        import pexpect  # imported here: --version and --help never pay for it
-
         argv = self.privilege.argv(command)
         started = time.monotonic()
-        child = pexpect.spawn(argv[0], argv[1:], env=self._environment(), encoding="utf-8",
-                              codec_errors="replace", echo=False, dimensions=self.dimensions, timeout=None)
+        read_end, write_end = os.pipe()
+        _widen(read_end)
+        try:
+            child = _spawn_with_output_pipe(argv, self._environment(), self.dimensions, write_end)
+        finally:
+            os.close(write_end)
         self._cancel = False
         try:
-            return self._pump(step_id, command, child, started)
+            return self._pump(step_id, command, child, read_end, started)
         finally:
+            os.close(read_end)
             if child.isalive():
                 self._stop(child)
             child.close()
 
-    def _pump(self, step_id: str, command: Command, child: "pexpect.spawn", started: float) -> CommandResult:
-        import pexpect
+    def _pump(self, step_id: str, command: Command, child: "pexpect.spawn", out_fd: int,
+              started: float) -> CommandResult:
+        """Read the output pipe and the terminal until the command is done, answering what asks.
 
+        Output (stdout and stderr) comes through a pipe: a pty moves a flood of lines at half the speed
+        and would slow apt itself. The pty stays the command's terminal, so sudo's password prompt and
+        anything else that talks to /dev/tty reach us, and programs still find a terminal on stdin.
+        """
+        import codecs
+
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        tty_fd = child.child_fd
         tail = ""
         last_output = started
         asked_at: float | None = None
         gave_up = ""
         timed_out = False
-        while True:
-            try:
-                chunk = child.read_nonblocking(65536, timeout=0.2)
-            except pexpect.TIMEOUT:
-                chunk = ""
-            except pexpect.EOF:
-                break
+        out_open, tty_open = True, True
+        exited_at: float | None = None
+        while out_open or tty_open:
+            watched = [fd for fd, is_open in ((out_fd, out_open), (tty_fd, tty_open)) if is_open]
+            ready, _, _ = select.select(watched, [], [], 0.2)
             now = time.monotonic()
+            chunk = ""
+            for fd in ready:
+                try:
+                    data = os.read(fd, 1 << 20)
+                except OSError:  # EIO: the terminal's last user closed it
+                    data = b""
+                if not data:
+                    if fd == out_fd:
+                        out_open = False
+                    else:
+                        tty_open = False
+                    continue
+                chunk += decoder.decode(data) if fd == out_fd else data.decode("utf-8", "replace")
             if self._cancel:
                 gave_up = "cancelled"
                 break
@@ -158,6 +210,12 @@ class PexpectRunner:
                     del answer
                     tail += "\n"
                 continue
+            if not child.isalive():
+                # Done; a daemon it started may still hold the pipe: stop listening shortly after.
+                exited_at = exited_at or now
+                if now - exited_at > 0.5:
+                    break
+                continue
             while not self._input.empty():
                 child.sendline(self._input.get_nowait())
                 asked_at = None
@@ -170,6 +228,15 @@ class PexpectRunner:
             if asked_at is not None and not self.interactive and now - asked_at > self.give_up_after:
                 gave_up = f"the command waited for input nobody could give: {line.strip()!r}"
                 break
+        rest = decoder.decode(b"", final=True)
+        if rest:
+            self.emit(Output(step_id, rest))
+            tail = (tail + rest)[-TAIL_CHARS:]
+        if not (timed_out or gave_up):
+            # Its output is closed, so it is ending: give it the moment it needs to exit by itself.
+            deadline = time.monotonic() + 10.0
+            while child.isalive() and time.monotonic() < deadline:
+                time.sleep(0.01)
         if child.isalive():
             self._stop(child)
         child.close()

@@ -15,7 +15,7 @@ _ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z
 
 
 def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
+    return _ANSI.sub("", text) if "\x1b" in text else text  # the check is far cheaper than the regex
 
 
 def new_log_path() -> Path:
@@ -33,10 +33,12 @@ class Transcript:
         self._file: TextIO = os.fdopen(fd, "w", encoding="utf-8", errors="replace")
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, Output):  # the hot path: a flood of output must cost as little as possible
+            text = strip_ansi(event.text)
+            self._file.write(text.replace("\r\n", "\n") if "\r" in text else text)
+            return
         stamp = time.strftime("%H:%M:%S")
-        if isinstance(event, Output):
-            self._file.write(strip_ansi(event.text).replace("\r\n", "\n"))
-        elif isinstance(event, StepStarted):
+        if isinstance(event, StepStarted):
             self._file.write(f"\n[{stamp}] === step {event.index}/{event.total} {event.step_id}: {event.title}\n")
         elif isinstance(event, CommandStarted):
             self._file.write(f"[{stamp}] $ {event.display}\n")
