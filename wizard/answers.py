@@ -7,7 +7,9 @@ so a key cannot be validated one way in the file and another way on screen.
 
 from __future__ import annotations
 
-import difflib
+import os
+import pwd
+import stat
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -152,16 +154,52 @@ def cross_check(answers: Answers, *, has_systemd: bool | None = None) -> list[tu
     https = answers.https
     if https.enabled:
         if not https.agree_tos:
-            problems.append(("https.agree_tos", "must be true to get a certificate (Let's Encrypt's terms)"))
+            problems.append(("https.agree_tos",
+                             "must be true to get a certificate (Let's Encrypt's terms), got false"))
         if not https.email:
-            problems.append(("https.email", "is needed when HTTPS is enabled (expiry notices)"))
+            problems.append(("https.email", "is needed when HTTPS is enabled (expiry notices), got ''"))
         if https.renewal == "timer" and has_systemd is False:
             problems.append(("https.renewal",
-                             "'timer' needs systemd, which this machine does not run; use 'auto' or 'cron'"))
-    socket_dir = answers.app.socket_dir
-    if socket_dir is not None and socket_dir != f"/run/{answers.app.name}":
-        problems.append(("app.bind", f"the socket must be under /run/{answers.app.name}/, got {answers.app.bind!r}"))
+                             "'timer' needs systemd, which this machine does not run; use 'auto' or 'cron', "
+                             "got 'timer'"))
+    app = answers.app
+    owner = _other_home_owner(app.directory, app.user)
+    if owner is not None:
+        problems.append(("app.directory", f"must not be in {owner}'s home folder (the wizard gives the folder to "
+                                          f"{app.user}), got {app.directory!r}"))
+    socket_dir = app.socket_dir
+    if socket_dir is not None and socket_dir != f"/run/{app.name}":
+        problems.append(("app.bind", f"the socket must be under /run/{app.name}/, got {app.bind!r}"))
+    elif socket_dir is not None and not _free_for(socket_dir, app.user):
+        problems.append(("app.bind", f"{socket_dir} belongs to another program (the wizard gives it to {app.user}); "
+                                     f"pick another app.name, got {app.bind!r}"))
     return problems
+
+
+def _other_home_owner(directory: str, user: str) -> str | None:
+    """The name of another user whose home under /home holds ``directory``: install -d would hand it over."""
+    for entry in pwd.getpwall():
+        home = entry.pw_dir.rstrip("/")
+        if entry.pw_name == user or not home.startswith("/home/"):
+            continue
+        if directory == home or directory.startswith(home + "/"):
+            return entry.pw_name
+    return None
+
+
+def _free_for(path: str, user: str) -> bool:
+    """True when ``path`` is missing or is a real folder ``user`` owns already (a re-run)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == uid
 
 
 def _type_name(value: Any) -> str:
@@ -173,16 +211,33 @@ def from_mapping(data: dict[str, Any], source: str, *, has_systemd: bool | None 
     """Validate a parsed TOML document; the first problem found is raised, named by its dotted key."""
     for section, table in data.items():
         if section not in SECTIONS:
+            import difflib  # only on a mistake: keep it off the start-up path
+
             hint = difflib.get_close_matches(section, SECTIONS, n=1)
-            extra = f" (did you mean [{hint[0]}]?)" if hint else f" (known: {', '.join(SECTIONS)})"
+            homes = [f.dotted for f in FIELDS if f.key == section]
+            if hint:
+                extra = f" (did you mean [{hint[0]}]?)"
+            elif homes:
+                extra = f" (did you mean {homes[0]}? it belongs under [{homes[0].split('.')[0]}])"
+            else:
+                extra = f" (known: {', '.join(SECTIONS)})"
             raise AnswersError(source, section, f"unknown section{extra}")
         if not isinstance(table, dict):
             raise AnswersError(source, section, f"must be a table [{section}], got {_type_name(table)}")
         known = [f.key for f in FIELDS if f.section == section]
         for key in table:
             if key not in known:
+                import difflib
+
                 hint = difflib.get_close_matches(key, known, n=1)
-                extra = f" (did you mean {section}.{hint[0]}?)" if hint else ""
+                hint = hint or [k for k in known if len(key) >= 3 and k.startswith(key)]  # cron -> cron_schedule
+                elsewhere = [f.dotted for f in FIELDS if f.key == key]
+                if hint:
+                    extra = f" (did you mean {section}.{hint[0]}?)"
+                elif elsewhere:
+                    extra = f" (did you mean {elsewhere[0]}? it belongs under [{elsewhere[0].split('.')[0]}])"
+                else:
+                    extra = ""
                 raise AnswersError(source, f"{section}.{key}", f"unknown key{extra}")
     values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for spec in FIELDS:
@@ -207,6 +262,8 @@ def parse_text(text: str, source: str, *, has_systemd: bool | None = None) -> An
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise AnswersError(source, "", f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise AnswersError(source, "", "not valid TOML: arrays or tables nested too deeply") from None
     return from_mapping(data, source, has_systemd=has_systemd)
 
 
@@ -253,6 +310,7 @@ def dumps(answers: Answers) -> str:
 def save(answers: Answers, path: Path) -> None:
     from .files import write_atomic
 
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomic(path, dumps(answers).encode(), mode=0o600)
 
 

@@ -20,6 +20,8 @@ class Invalid(ValueError):
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the user wrote it in TOML, not Python's True
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -67,8 +69,7 @@ def domain(value: Any) -> str:
         raise Invalid(f"must be a fully qualified name such as pi.example.com, got {_show(value)}")
     for label in labels:
         if len(label) > 63:
-            raise Invalid(f"each label must be at most 63 characters, {_show(label[:20] + '...')} has {len(label)}, "
-                          f"got {_show(value)}")
+            raise Invalid(f"each label must be at most 63 characters, got {len(label)} in {_show(value)}")
         if not _LABEL.match(label):
             raise Invalid(f"may hold only letters, digits, dots and inner hyphens, got {_show(value)}")
     if labels[-1].isdigit():
@@ -175,7 +176,7 @@ def directory(value: Any) -> str:
     parts = PurePosixPath(text).parts
     if ".." in parts or "." in text.split("/"):
         raise Invalid(f"must not contain '.' or '..', got {_show(value)}")
-    if not re.match(r"^/[A-Za-z0-9._/-]+$", text):
+    if not re.match(r"^/[A-Za-z0-9._/-]*$", text):
         raise Invalid(f"may hold only letters, digits, '.', '_', '-' and '/', got {_show(value)}")
     # "//etc" is /etc to the kernel, but PurePosixPath keeps exactly two leading slashes (POSIX leaves them
     # implementation-defined), so fold them before comparing.
