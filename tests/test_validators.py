@@ -518,7 +518,7 @@ def test_cross_check_directory_in_another_users_home(monkeypatch):
     entries = [pwd.struct_passwd(("pi", "x", 1001, 1001, "", "/home/pi", "/bin/bash")),
                pwd.struct_passwd(("bob", "x", 1002, 1002, "", "/home/bob", "/bin/bash")),
                pwd.struct_passwd(("www-data", "x", 33, 33, "", "/var/www", "/usr/sbin/nologin"))]
-    monkeypatch.setattr(answers_mod.pwd, "getpwall", lambda: entries)
+    monkeypatch.setattr(pwd, "getpwall", lambda: entries)  # the module every caller shares
     for directory in ("/home/bob", "/home/bob/app"):
         problems = cross_check(good(app__directory=directory))
         assert keys(problems) == ["app.directory"] and "bob's home" in problems[0][1]

@@ -15,9 +15,19 @@ from . import __version__
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's own formatter, told the width: left to find it, it imports shutil (and bz2, lzma)."""
+    try:
+        width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+    except (ValueError, OSError):
+        width = 80
+    return argparse.HelpFormatter(prog, width=max(width - 2, 40))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="piserver-wizard",
+        formatter_class=_formatter,
         description="Turn a Raspberry Pi (Raspberry Pi OS / Debian bookworm) into a web host: nginx, "
                     "gunicorn + Flask under supervisor, Let's Encrypt HTTPS. With no arguments it asks "
                     "step by step in a terminal UI; with --answers it runs unattended.",
@@ -63,18 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         from screens.app import run_tui  # the only import of the UI, and only here
 
         return run_tui()
-    from pathlib import Path
-
-    if args.check:  # validation only: the lightest path, no engine imported
-        from .answers import AnswersError, load
+    if args.check:  # validation only: the lightest path, neither the engine nor the typed model
+        from .schema import AnswersError, load
 
         try:
-            load(Path(args.answers), has_systemd=Path("/run/systemd/system").is_dir())
+            load(args.answers, has_systemd=os.path.isdir("/run/systemd/system"))
         except AnswersError as error:
             print(f"piserver-wizard: {error}", file=sys.stderr)
             return EXIT_USAGE
         print(f"{args.answers}: the answers are valid")
         return EXIT_OK
+    from pathlib import Path
+
     from .headless import run_headless
 
     try:

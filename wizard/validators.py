@@ -7,11 +7,9 @@ file use these same functions, so a value refused in one is refused in the other
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import pwd
 import re
-from pathlib import PurePosixPath
 from typing import Any
 
 
@@ -50,6 +48,27 @@ def _string(value: Any) -> str:
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+_IPV6_LOOPBACK = bytes(15) + b"\x01"
+_IPV4 = re.compile(r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$")
+
+
+def _packed_ip(text: str) -> bytes | None:
+    """The address in binary when ``text`` is a strict IPv4 or IPv6 literal (inet_pton's own rules).
+
+    Dotted quads are read here; only a text with ":" pays for the socket module (start-up time counts).
+    """
+    if _IPV4.match(text):
+        return bytes(int(part) for part in text.split("."))
+    if ":" not in text:
+        return None
+    import socket
+
+    try:
+        return socket.inet_pton(socket.AF_INET6, text)
+    except OSError:
+        return None
+
+
 def domain(value: Any) -> str:
     text = _string(value).strip().lower().rstrip(".")
     if not text:
@@ -58,11 +77,7 @@ def domain(value: Any) -> str:
         raise Invalid(f"wildcards cannot be validated over HTTP-01, got {_show(value)}")
     if len(text) > 253:
         raise Invalid(f"must be at most 253 characters, got {len(text)}")
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        pass
-    else:
+    if _packed_ip(text) is not None:
         raise Invalid(f"must be a domain name, not an IP address (certificates need a name), got {_show(value)}")
     labels = text.split(".")
     if len(labels) < 2:
@@ -173,14 +188,12 @@ def directory(value: Any) -> str:
     text = _string(value)
     if not text.startswith("/"):
         raise Invalid(f"must be an absolute path such as /home/pi/hello, got {_show(value)}")
-    parts = PurePosixPath(text).parts
-    if ".." in parts or "." in text.split("/"):
+    if ".." in text.split("/") or "." in text.split("/"):
         raise Invalid(f"must not contain '.' or '..', got {_show(value)}")
     if not re.match(r"^/[A-Za-z0-9._/-]*$", text):
         raise Invalid(f"may hold only letters, digits, '.', '_', '-' and '/', got {_show(value)}")
-    # "//etc" is /etc to the kernel, but PurePosixPath keeps exactly two leading slashes (POSIX leaves them
-    # implementation-defined), so fold them before comparing.
-    norm = str(PurePosixPath("/" + text.lstrip("/")))
+    # "//etc" is /etc to the kernel, and "/home//pi/" is /home/pi: fold repeated and trailing slashes.
+    norm = "/" + "/".join(part for part in text.split("/") if part)
     problem = _system_problem(norm)
     if problem:
         raise Invalid(f"{problem}, got {_show(value)}")
@@ -237,11 +250,10 @@ def bind(value: Any) -> str:
     if not _digits(port_text) or not 1 <= int(port_text) <= 65535:
         raise Invalid(f"port must be a number from 1 to 65535, got {_show(port_text)}")
     if host != "localhost":
-        try:
-            address = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            raise Invalid(f"host must be a loopback address, got {_show(host)}") from None
-        if not address.is_loopback:
+        packed = _packed_ip(host.strip("[]"))
+        if packed is None:
+            raise Invalid(f"host must be a loopback address, got {_show(host)}")
+        if not (packed[0] == 127 if len(packed) == 4 else packed == _IPV6_LOOPBACK):
             raise Invalid(f"must listen on loopback only (nginx faces the network), got {_show(host)}")
     if int(port_text) in (80, 443):
         raise Invalid(f"port {port_text} belongs to nginx; pick another such as 4000, got {_show(value)}")
