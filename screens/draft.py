@@ -1,0 +1,188 @@
+"""The answers while they are being typed: raw text per field, checked by the engine's own validators.
+
+No Textual here. The question screens write what the user typed into a :class:`Draft` and read back the
+messages to show; the checks are ``Field.check`` and ``cross_check`` from ``wizard.answers``, the same
+ones an answers file goes through, so the screen and the file can never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from wizard.answers import (FIELDS, SECTIONS, Answers, AppAnswers, Field, HttpsAnswers, SiteAnswers,
+                            SystemAnswers, cross_check)
+from wizard.facts import Facts
+from wizard.validators import Invalid
+
+# Presentation only: what the field table leaves to the front end. The validators stay the judge (a test
+# checks that every option listed here passes its field's check and that other text does not).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "app.source": ("sample", "existing"),
+    "https.mode": ("certonly", "certbot-nginx"),
+    "https.renewal": ("auto", "cron", "timer"),
+}
+
+LABELS: dict[str, str] = {
+    "system.update_packages": "Update packages",
+    "system.remove_apache": "Remove apache2",
+    "site.domains": "Domain names",
+    "site.disable_default_site": "Disable default",
+    "app.name": "App name",
+    "app.user": "Runs as user",
+    "app.directory": "App folder",
+    "app.source": "Source",
+    "app.wsgi": "WSGI entry",
+    "app.workers": "Workers",
+    "app.bind": "Listen on",
+    "app.packages": "Packages",
+    "https.enabled": "Enable HTTPS",
+    "https.email": "E-mail",
+    "https.agree_tos": "Agree to terms",
+    "https.mode": "Mode",
+    "https.acme_server": "ACME server",
+    "https.redirect": "Redirect",
+    "https.renewal": "Renewal",
+    "https.cron_schedule": "Cron schedule",
+}
+
+SECTION_TITLES = {"system": "System", "site": "Site", "app": "App", "https": "HTTPS"}
+SECTION_INTROS = {
+    "system": "How to treat the machine's packages before installing.",
+    "site": "The names this Pi will answer to. They must point at it (DNS) for HTTPS to work.",
+    "app": "The Flask app gunicorn runs under supervisor, behind nginx.",
+    "https": "A Let's Encrypt certificate for the names above, and how it renews.",
+}
+
+_SECTION_TYPES = {"system": SystemAnswers, "site": SiteAnswers, "app": AppAnswers, "https": HttpsAnswers}
+
+
+def kind(field: Field) -> str:
+    """How a field is asked: "bool" (a toggle), "choice" (a list), "int", "list" or "text" (an input line)."""
+    if field.dotted in CHOICES:
+        return "choice"
+    if isinstance(field.default, bool):
+        return "bool"
+    if isinstance(field.default, int):
+        return "int"
+    if isinstance(field.default, list):
+        return "list"
+    return "text"
+
+
+def to_raw(field: Field, value: Any) -> Any:
+    """A typed answer as the widget holds it: bools stay bools, lists become text, the rest text."""
+    k = kind(field)
+    if k == "bool":
+        return bool(value)
+    if k == "list":
+        return (", " if field.dotted == "site.domains" else " ").join(value)
+    return str(value)
+
+
+def parse(field: Field, raw: Any) -> Any:
+    """What the user typed, turned into the shape the validator expects; the validator judges the rest."""
+    k = kind(field)
+    if k == "bool" or k == "choice":
+        return raw
+    text = str(raw)
+    if k == "int":
+        return int(text.strip()) if re.fullmatch(r"\s*-?\d{1,9}\s*", text) else text
+    if k == "list":
+        if field.dotted == "site.domains":
+            return text  # wizard.validators.domains splits on commas and spaces itself
+        return [part for part in re.split(r"[\s]+", text.replace(", ", " ")) if part]
+    return text
+
+
+def defaults_for(facts: Facts) -> Answers:
+    """Answers() with what the machine tells us: its user, its cores, that user's home."""
+    answers = Answers()
+    user = facts.default_user or answers.app.user
+    answers.app = replace(answers.app, user=user, workers=min(2 * max(facts.cores, 1) + 1, 64),
+                          directory=f"/home/{user}/{answers.app.name}")
+    return answers
+
+
+class Draft:
+    """Every field's raw value, kept across Back and Next; valid or not, it is what the user typed."""
+
+    def __init__(self, facts: Facts, answers: Answers | None = None) -> None:
+        self.facts = facts
+        base = answers if answers is not None else defaults_for(facts)
+        self.raw: dict[str, Any] = {f.dotted: to_raw(f, base.get(f.dotted)) for f in FIELDS}
+        self.touched: set[str] = set()
+        self.attempted: set[str] = set()  # sections where Next was pressed
+        # The folder follows /home/USER/NAME until the user edits it (fresh answers only).
+        self.directory_follows = answers is None
+
+    def fields(self, section: str) -> list[Field]:
+        """The fields asked on a section's screen; apache removal only where apache is installed."""
+        return [f for f in FIELDS if f.section == section
+                and not (f.dotted == "system.remove_apache" and not self.facts.has("apache2"))]
+
+    def set(self, dotted: str, raw: Any) -> set[str]:
+        """Store a typed value; returns the other keys whose raw value changed because of it."""
+        if self.raw.get(dotted) == raw:
+            return set()
+        self.raw[dotted] = raw
+        self.touched.add(dotted)
+        changed: set[str] = set()
+        if dotted == "app.directory":
+            self.directory_follows = False
+        elif dotted in ("app.user", "app.name") and self.directory_follows:
+            folder = f"/home/{self.raw['app.user']}/{self.raw['app.name']}"
+            if self.raw["app.directory"] != folder:
+                self.raw["app.directory"] = folder
+                changed.add("app.directory")
+        return changed
+
+    def checked(self, field: Field) -> tuple[Any, str | None]:
+        try:
+            return field.check(parse(field, self.raw[field.dotted])), None
+        except Invalid as error:
+            return None, str(error)
+
+    def _answers(self, strict: bool) -> tuple[Answers, dict[str, str]]:
+        errors: dict[str, str] = {}
+        values: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+        for field in FIELDS:
+            value, error = self.checked(field)
+            if error is None:
+                values[field.section][field.key] = value
+            else:
+                errors[field.dotted] = error
+                if not strict:  # stand in with the default so the rules between keys can still run
+                    values[field.section][field.key] = field.default
+        answers = Answers(**{s: _SECTION_TYPES[s](**values[s]) for s in SECTIONS})
+        return answers, errors
+
+    def errors(self, section: str | None = None) -> dict[str, str]:
+        """Each wrong field's message: its own check first, then the rules between keys."""
+        answers, errors = self._answers(strict=False)
+        for dotted, message in cross_check(answers, has_systemd=self.facts.systemd):
+            errors.setdefault(dotted, message)
+        if section is None:
+            return errors
+        asked = {f.dotted for f in self.fields(section)}
+        return {k: v for k, v in errors.items() if k in asked}
+
+    def shown_errors(self, section: str) -> dict[str, str]:
+        """What to show under the fields now: not an empty field nobody has touched yet, unless Next was tried."""
+        errors = self.errors(section)
+        if section in self.attempted:
+            return errors
+        return {k: v for k, v in errors.items()
+                if k in self.touched or (isinstance(self.raw[k], str) and self.raw[k].strip())}
+
+    def answers(self) -> Answers:
+        """The finished answers; only call when ``errors()`` is empty."""
+        answers, errors = self._answers(strict=True)
+        problems = dict(errors)
+        for dotted, message in cross_check(answers, has_systemd=self.facts.systemd):
+            problems.setdefault(dotted, message)
+        if problems:
+            dotted, message = next(iter(problems.items()))
+            raise Invalid(f"{dotted}: {message}")
+        return answers

@@ -1,0 +1,509 @@
+"""Run: the steps with their state and time, overall progress, the live output pane, prompts, failures.
+
+The engine runs in a thread worker. Its listener writes the transcript (the whole output, to the log file)
+and posts one typed message per event; nothing in the worker touches a widget. Output messages only fill
+a buffer: a timer flushes it to the ``Log`` every 0.1 s, cut to the last ``MAX_LINES`` lines, so a flood
+from apt costs one widget update per tick, never one per line.
+
+sudo's password: the runner calls the prompter from the worker thread; the prompter shows
+:class:`PasswordScreen` on the app's thread (``call_from_thread`` + ``push_screen`` with a callback) and
+waits on a ``threading.Event`` until the dialog is dismissed, then returns the value to the runner.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.markup import escape
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, ListItem, ListView, Log, ProgressBar, Static
+
+from wizard import events
+from wizard.events import Event, Prompt
+from wizard.lock import LockedError, RunLock
+from wizard.session import Session, run_lock
+from wizard.state import StateError
+from wizard.transcript import Transcript
+
+from . import messages as m
+from .widgets import TitleBar
+from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines
+
+FLUSH_SECONDS = 0.1
+GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}
+WORDS = {"waiting": "waiting", "running": "running", "done": "done", "skipped": "already done",
+         "passed": "skipped", "failed": "FAILED"}
+
+
+class RunStopped(Exception):
+    """Raised into the engine by our listener when the user quits: no further command starts."""
+
+
+def fmt_seconds(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+@dataclass
+class StepView:
+    step_id: str
+    title: str
+    safe_to_skip: bool
+    status: str = "waiting"
+    started: float | None = None
+    elapsed: float | None = None
+    output: StepOutput = field(default_factory=StepOutput)
+    message: str = ""
+    tail: str = ""
+
+
+class StepItem(ListItem):
+    def __init__(self, view: StepView, index: int) -> None:
+        super().__init__(id=f"step-{view.step_id}", classes="step-item")
+        self.view, self.index = view, index
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="step-line"):
+            yield Label("", classes="step-title")
+            yield Label("", classes="step-state")
+
+    def on_mount(self) -> None:
+        self.show(None)
+
+    def show(self, now: float | None) -> None:
+        view = self.view
+        self.query_one(".step-title", Label).update(f"{GLYPHS[view.status]} {self.index:2}. {escape(view.title)}")
+        word = WORDS[view.status]
+        if view.status == "running" and view.started is not None and now is not None:
+            word += f" {fmt_seconds(now - view.started)}"
+        elif view.elapsed is not None and view.status in ("done", "failed"):
+            word += f" {fmt_seconds(view.elapsed)}"
+        self.query_one(".step-state", Label).update(word)
+        for status in GLYPHS:
+            self.set_class(view.status == status, f"-{status}")
+
+
+class RunScreen(Screen):
+    CSS_PATH = "run.tcss"
+    SUB_TITLE = "Installing"
+    BINDINGS = [
+        Binding("r", "retry", "Retry"),
+        Binding("s", "skip", "Skip"),
+        Binding("l", "show_log", "Show log"),
+        Binding("q", "quit_run", "Quit, resume later"),
+        Binding("f", "follow", "Follow"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.views = {s.id: StepView(s.id, s.title, s.safe_to_skip) for s in session.plan.steps}
+        self.order = [s.id for s in session.plan.steps]
+        self.running = False
+        self.failed: str | None = None
+        self.crashed = ""
+        self.shown: str | None = None
+        self.following = True
+        self.answers_path: Path | None = None
+        self.log_path: Path | None = None
+        self._pending: dict[str, list[str]] = {}
+        self._transcript: Transcript | None = None
+        self._lock: RunLock | None = None
+        self._quitting = False
+        self._password_done: threading.Event | None = None
+        self.runner = None  # made on mount, by the app's runner factory
+
+    # Layout
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(self.sub_title)
+        with Horizontal(id="progress-line"):
+            yield Static("Starting", id="progress-label")
+            yield ProgressBar(total=len(self.order), show_eta=False, id="progress")
+        yield ListView(*(StepItem(self.views[sid], i) for i, sid in enumerate(self.order, 1)), id="steps")
+        yield Static("", id="pane-title")
+        yield Log(id="output", max_lines=MAX_LINES)
+        yield Static("", id="partial")
+        with Horizontal(id="prompt-row"):
+            yield Label("", id="prompt-label")
+            yield Input(id="prompt-input", compact=True, placeholder="type an answer, Enter sends it")
+        with Vertical(id="failure"):
+            yield Static("", id="failure-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Retry", id="retry", variant="primary", compact=True)
+                yield Button("Skip", id="skip", compact=True)
+                yield Button("Show log", id="show_log", compact=True)
+                yield Button("Quit", id="quit_run", variant="error", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.runner = self.app.runner_factory(self._emit, self._ask_password)
+        self.query_one("#prompt-row").display = False
+        self.query_one("#failure").display = False
+        self.set_interval(FLUSH_SECONDS, self._flush, name="flush-output")
+        self.set_interval(1.0, self._tick, name="elapsed")
+        self.query_one("#steps").focus()
+        self._show_step(self.order[0] if self.order else None)
+        try:
+            self._lock = run_lock()
+            self._lock.acquire()
+        except (LockedError, OSError) as error:
+            self._lock = None
+            self._crash(str(error))
+            return
+        try:
+            self.log_path = self.app.log_path()
+            self._transcript = Transcript(self.log_path)
+        except OSError as error:
+            self._crash(f"cannot open the run log {self.log_path}: {error.strerror or error}")
+            return
+        self._start(None, remember=True)
+
+    def on_unmount(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._transcript is not None:
+            self._transcript.close()
+            self._transcript = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    # The worker and its listener (both run in the worker's thread)
+
+    def _start(self, start_at: str | None, remember: bool = False) -> None:
+        self.running = True
+        self.failed = None
+        self.crashed = ""
+        self.query_one("#failure").display = False
+        self.refresh_bindings()
+        self._run_engine(start_at, remember)
+
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
+    def _run_engine(self, start_at: str | None, remember: bool) -> None:
+        try:
+            if remember:
+                self.post_message(m.AnswersSaved(self.session.remember_answers(None)))
+            self.session.engine(self.runner, self._emit).run(start_at)
+        except RunStopped:
+            self.post_message(m.RunCrashed("stopped by you"))
+        except (StateError, OSError) as error:
+            self.post_message(m.RunCrashed(str(error)))
+        except Exception as error:  # a bug must end as a message on screen, not a silent dead worker
+            self.post_message(m.RunCrashed(f"{type(error).__name__}: {error}"))
+
+    def _emit(self, event: Event) -> None:
+        if self._quitting and isinstance(event, (events.StepStarted, events.CommandStarted)):
+            raise RunStopped()
+        if self._transcript is not None:
+            self._transcript(event)
+        self.post_message(m.for_event(event))
+
+    def _ask_password(self, prompt: Prompt) -> str | None:
+        """The runner's prompter: show the dialog on the app's thread, wait here until it is dismissed."""
+        answer: list[str | None] = [None]
+        done = threading.Event()
+        self._password_done = done
+
+        def dismissed(value: str | None) -> None:
+            answer[0] = value
+            done.set()
+
+        def show() -> None:
+            from .password import PasswordScreen
+
+            view = self.views.get(prompt.step_id)
+            user = pwd.getpwuid(os.getuid()).pw_name
+            self.app.push_screen(PasswordScreen(view.title if view else prompt.step_id, user), dismissed)
+
+        if self._quitting:
+            return None
+        try:
+            self.app.call_from_thread(show)
+        except RuntimeError:  # the app is gone
+            return None
+        while not done.wait(0.2):
+            if self._quitting:
+                return None
+        self._password_done = None
+        value, answer[0] = answer[0], None
+        return value
+
+    # Messages from the worker (on the app's thread)
+
+    def on_answers_saved(self, message: m.AnswersSaved) -> None:
+        self.answers_path = message.path  # type: ignore[assignment]
+
+    def on_step_started(self, message: m.StepStarted) -> None:
+        event = message.event
+        self._flush()
+        view = self.views[event.step_id]
+        view.status, view.started, view.elapsed = "running", self.app.clock(), None
+        view.message = view.tail = ""
+        view.output = StepOutput()
+        self.query_one("#progress-label", Static).update(f"Step {event.index}/{event.total}")
+        self._item(event.step_id).show(self.app.clock())
+        if self.following:
+            self._show_step(event.step_id)
+            self.query_one("#steps", ListView).index = self.order.index(event.step_id)
+
+    def on_command_started(self, message: m.CommandStarted) -> None:
+        self._pending.setdefault(message.event.step_id, []).append(f"$ {message.event.display}\n")
+
+    def on_output(self, message: m.Output) -> None:
+        self._pending.setdefault(message.event.step_id, []).append(message.event.text)
+
+    def on_prompt_needed(self, message: m.PromptNeeded) -> None:
+        self._flush()
+        self.query_one("#prompt-label", Label).update(f"The command asks: {escape(message.event.text)}")
+        self.query_one("#prompt-row").display = True
+        self.query_one("#prompt-input", Input).focus()
+
+    def on_step_finished(self, message: m.StepFinished) -> None:
+        event = message.event
+        self._flush()
+        view = self.views[event.step_id]
+        view.status = event.status
+        view.elapsed = self.app.clock() - view.started if view.started is not None else event.elapsed
+        view.message, view.tail = event.message, event.tail
+        if event.status == "skipped" and not view.output.text():
+            view.output.feed("already done: skipped\n")
+            if self.shown == event.step_id:
+                self._show_step(event.step_id)
+        self._item(event.step_id).show(self.app.clock())
+        self._hide_prompt()
+        self._update_progress()
+
+    def on_run_finished(self, message: m.RunFinished) -> None:
+        event = message.event
+        self._flush()
+        self.running = False
+        if self._quitting:
+            self._leave()
+            return
+        if event.ok:
+            self.query_one("#progress-label", Static).update("Finished")
+            self.refresh_bindings()
+            self._finish()
+            return
+        self.failed = event.failed_step
+        self._show_failure()
+
+    def on_run_crashed(self, message: m.RunCrashed) -> None:
+        self._flush()
+        if self._quitting:
+            self._leave()
+            return
+        self._crash(message.message)
+
+    # Helpers
+
+    def _item(self, step_id: str) -> StepItem:
+        return self.query_one(f"#step-{step_id}", StepItem)
+
+    def _crash(self, message: str) -> None:
+        self.running = False
+        self.crashed = message
+        self._hide_prompt()
+        self.query_one("#failure-text", Static).update(f"[b]✗ The run could not go on:[/b] {escape(message)}")
+        self._show_failure_panel()
+
+    def _show_failure(self) -> None:
+        view = self.views.get(self.failed or "")
+        if view is None:
+            return
+        tail = "\n".join(view.tail.splitlines()[-5:]) if view.tail else ""
+        text = f"[b]✗ '{escape(view.title)}' failed:[/b] {escape(view.message)}"
+        if tail:
+            text += "\n[b]Last output:[/b]\n" + escape(tail)
+        self.query_one("#failure-text", Static).update(text)
+        self.following = False
+        self._show_step(view.step_id)
+        self.query_one("#steps", ListView).index = self.order.index(view.step_id)
+        self._show_failure_panel()
+
+    def _show_failure_panel(self) -> None:
+        failure = self.query_one("#failure")
+        failure.display = True
+        view = self.views.get(self.failed or "")
+        self.query_one("#retry").display = view is not None or bool(self.crashed and self._lock)
+        self.query_one("#skip").display = view is not None and view.safe_to_skip
+        self.query_one("#show_log").display = self.log_path is not None
+        self.query_one("#retry" if self.query_one("#retry").display else "#quit_run", Button).focus()
+        self.refresh_bindings()
+
+    def _hide_prompt(self) -> None:
+        row = self.query_one("#prompt-row")
+        if row.display:
+            row.display = False
+            self.query_one("#prompt-input", Input).value = ""
+            self.query_one("#steps").focus()
+
+    def _update_progress(self) -> None:
+        finished = sum(1 for v in self.views.values() if v.status in ("done", "skipped", "passed"))
+        self.query_one("#progress", ProgressBar).update(progress=finished)
+
+    def _show_step(self, step_id: str | None) -> None:
+        self.shown = step_id
+        log = self.query_one("#output", Log)
+        log.clear()
+        if step_id is None:
+            self.query_one("#pane-title", Static).update("Output")
+            self.query_one("#partial").display = False
+            return
+        view = self.views[step_id]
+        follow = " (following)" if self.following else " (f: follow the running step)"
+        self.query_one("#pane-title", Static).update(f"[b]Output:[/b] {escape(view.title)}{follow}")
+        log.write_lines([line or " " for line in view.output.lines])
+        log.scroll_end(animate=False)
+        self._show_partial(view)
+
+    def _show_partial(self, view: StepView) -> None:
+        """The line still being written (a progress bar, a question) shows under the pane until it ends."""
+        partial = self.query_one("#partial", Static)
+        partial.update(Text(view.output.partial))
+        partial.display = bool(view.output.partial.strip())
+
+    def _flush(self) -> None:
+        """Move buffered output into each step's store and, for the step shown, into the Log."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        log = self.query_one("#output", Log)
+        for step_id, chunks in pending.items():
+            view = self.views.get(step_id)
+            if view is None:
+                continue
+            raw, cut = cut_to_last_lines("".join(chunks), MAX_LINES)
+            completed = view.output.feed(clean(raw), cut)
+            if step_id == self.shown:
+                # write_lines: one refresh for the batch (Log.write refreshes line by line: 40 ms per 2000)
+                log.write_lines([line or " " for line in completed[-MAX_LINES:]])
+                self._show_partial(view)
+
+    def _tick(self) -> None:
+        now = self.app.clock()
+        for view in self.views.values():
+            if view.status == "running":
+                self._item(view.step_id).show(now)
+
+    def _finish(self) -> None:
+        from .finish import FinishScreen
+
+        self.app.exit_code = 0
+        counts = {status: sum(1 for v in self.views.values() if v.status == status)
+                  for status in ("done", "skipped", "passed")}
+        self.app.push_screen(FinishScreen(
+            self.session, str(self.answers_path or ""), str(self.log_path or ""), counts))
+
+    def _leave(self) -> None:
+        step = next((v for v in self.views.values() if v.status in ("running", "failed")), None)
+        where = f" at '{step.title}'" if step else ""
+        self._release()
+        self.app.exit(1, return_code=1,
+                      message=f"piserver-wizard stopped{where}. Run it again: it resumes where it stopped.")
+
+    def stop_and_quit(self) -> None:
+        """Ctrl+Q confirmed while a step runs: stop the command, wait for the engine to record it, leave."""
+        self._quitting = True
+        if self.runner is not None:
+            self.runner.cancel()  # type: ignore[attr-defined]
+        if self._password_done is not None:
+            self._password_done.set()
+        self.set_timer(15.0, self._leave)
+
+    # The user
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        item = event.item
+        if isinstance(item, StepItem):
+            self.following = item.view.status == "running"
+            self._show_step(item.view.step_id)
+            self.refresh_bindings()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "prompt-input":
+            self.runner.send_input(event.value)  # type: ignore[union-attr]
+            self._hide_prompt()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        await self.run_action(event.button.id or "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        stopped = not self.running and (self.failed is not None or bool(self.crashed))
+        if action == "retry":
+            return stopped and (self.failed is not None or self._lock is not None)
+        if action == "skip":
+            view = self.views.get(self.failed or "")
+            return stopped and view is not None and view.safe_to_skip
+        if action == "quit_run":
+            return stopped
+        if action == "show_log":
+            return self.log_path is not None
+        if action == "follow":
+            return self.running and not self.following
+        return True
+
+    def action_retry(self) -> None:
+        if self.running:
+            return
+        if self.failed is None:
+            self._start(None, remember=self.answers_path is None)
+            return
+        failed = self.failed
+        for sid in self.order[self.order.index(failed):]:
+            self.views[sid].status = "waiting"
+            self._item(sid).show(None)
+        self.following = True
+        self._start(failed)
+
+    def action_skip(self) -> None:
+        view = self.views.get(self.failed or "")
+        if self.running or view is None or not view.safe_to_skip:
+            return
+        view.status = "passed"
+        self._item(view.step_id).show(None)
+        self._update_progress()
+        index = self.order.index(view.step_id)
+        self.following = True
+        if index + 1 < len(self.order):
+            self._start(self.order[index + 1])
+        else:
+            self.failed = None
+            self.query_one("#failure").display = False
+            self._finish()
+
+    def action_show_log(self) -> None:
+        from .logview import LogScreen
+
+        if self.log_path is not None:
+            self.app.push_screen(LogScreen(self.log_path))
+
+    def action_quit_run(self) -> None:
+        if self.running:
+            return
+        self._release()
+        self.app.exit(1, return_code=1,
+                      message="piserver-wizard stopped before the end. Fix the cause and run it again: "
+                              "it resumes at the step that failed.")
+
+    def action_follow(self) -> None:
+        running = next((v for v in self.views.values() if v.status == "running"), None)
+        if running is not None:
+            self.following = True
+            self._show_step(running.step_id)
+            self.query_one("#steps", ListView).index = self.order.index(running.step_id)
+            self.refresh_bindings()

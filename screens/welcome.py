@@ -1,0 +1,176 @@
+"""Welcome: what the wizard sets up, what this machine is, what the probe found, and any earlier run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, LoadingIndicator, Static
+
+from wizard import __version__
+from wizard.answers import Answers, AnswersError, load
+from wizard.facts import WATCHED_PACKAGES, Facts
+from wizard.headless import over_plain_ssh
+from wizard.state import State
+
+from . import messages as m
+from .widgets import TitleBar
+
+INTRO = ("This wizard turns this machine into a web host: [b]nginx[/b] in front, your [b]Flask[/b] app under "
+         "[b]gunicorn[/b] kept running by [b]supervisor[/b], and [b]Let's Encrypt[/b] HTTPS that renews itself. "
+         "It asks a few questions, shows the plan and every file it will write, then installs.")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024 ** 3:.1f} GB" if count >= 1024 ** 3 else f"{count // 1024 ** 2} MB"
+
+
+def facts_markup(facts: Facts) -> str:
+    installed = ", ".join(f"{name} {facts.installed[name]}" for name in WATCHED_PACKAGES if facts.has(name))
+    rows = [
+        ("Hostname", facts.hostname),
+        ("System", f"{facts.os_name}, {facts.arch}"),
+        ("Addresses", "  ".join(facts.ip_addresses) or "(none found)"),
+        ("Python", facts.python_version),
+        ("Init", "systemd" if facts.systemd else "no systemd (init scripts)"),
+        ("Installed", installed or "none of nginx, supervisor, certbot, apache2 yet"),
+        ("Free disk", _size(facts.free_disk_bytes) + " on /"),
+    ]
+    return "\n".join(f"[b]{label:<10}[/b] {escape(value)}" for label, value in rows)
+
+
+def problems_of(facts: Facts) -> list[str]:
+    problems = list(facts.problems())
+    if over_plain_ssh():
+        problems.append("over SSH without tmux or screen: a dropped connection stops the install "
+                        "(a re-run resumes); consider starting it inside tmux")
+    if not facts.is_root:
+        problems.append("not running as root: the install writes to /etc and /var; start it with "
+                        "'sudo piserver-wizard'")
+    return problems
+
+
+def earlier_run(state: State, saved: Path, facts: Facts) -> tuple[Answers | None, str] | None:
+    """(the saved answers or None when unusable, a line on what that run did), or None without one."""
+    if not saved.is_file() or not state.steps:
+        return None
+    try:
+        answers: Answers | None = load(saved, has_systemd=facts.systemd)
+        problem = ""
+    except AnswersError as error:
+        answers, problem = None, str(error)
+    # Records may be kept per app ("NAME/STEP"): count those of the app the saved answers describe.
+    records = {key: record for key, record in state.steps.items()
+               if answers is None or "/" not in key or key.startswith(f"{answers.app.name}/")}
+    done = sum(1 for r in records.values() if r.status == "done")
+    failed = [(k, r) for k, r in records.items() if r.status in ("failed", "running")]
+    what = f"{done} step{'s' if done != 1 else ''} done"
+    if failed:
+        step_id, record = failed[-1]
+        step_id = step_id.rsplit("/", 1)[-1]  # records may be kept per app: "NAME/STEP"
+        why = f": {record.message}" if record.message else ""
+        what += f"; stopped at '{step_id}'" + (why if record.status == "failed" else " (interrupted)")
+    if answers is None:
+        return None, f"{what}. Its answers cannot be used: {problem}"
+    return answers, f"{what}. Answers: {saved}"
+
+
+class WelcomeScreen(Screen):
+    CSS_PATH = "welcome.tcss"
+    SUB_TITLE = "Welcome"
+    BINDINGS = [
+        Binding("r", "resume", "Resume"),
+        Binding("c", "change", "Change settings"),
+        Binding("o", "start_over", "Start over"),
+        Binding("s", "start", "Start"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved_answers: Answers | None = None
+        self.has_earlier = False
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(self.sub_title)
+        with VerticalScroll(id="welcome-body"):
+            yield Static(f"[b]piserver-wizard {__version__}[/b]  " + INTRO, id="intro")
+            yield Static("[b]This machine[/b]", classes="heading")
+            yield LoadingIndicator(id="probing")
+            yield Static("", id="facts")
+            yield Static("", id="problems")
+            yield Static("", id="earlier")
+        with Horizontal(id="welcome-buttons", classes="buttons"):
+            yield Button("Start", id="start", variant="primary", compact=True)
+            yield Button("Resume", id="resume", variant="primary", compact=True)
+            yield Button("Change settings", id="change", compact=True)
+            yield Button("Start over", id="start_over", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for button in self.query(Button):
+            button.display = False
+        if self.app.facts is not None:
+            self.post_message(m.FactsReady(self.app.facts))
+        else:
+            self.probe_machine()
+
+    @work(thread=True, exclusive=True, group="probe")
+    def probe_machine(self) -> None:
+        facts = self.app.prober()
+        self.app.state  # noqa: B018 - load the progress store here, off the app's thread
+        self.post_message(m.FactsReady(facts))
+
+    def on_facts_ready(self, message: m.FactsReady) -> None:
+        facts: Facts = message.facts  # type: ignore[assignment]
+        self.app.facts = facts
+        self.query_one("#probing").display = False
+        self.query_one("#facts", Static).update(facts_markup(facts))
+        problems = problems_of(facts)
+        self.query_one("#problems", Static).update(
+            "\n".join(f"[b]! {escape(p)}[/b]" for p in problems) if problems else "No problems found.")
+        self.query_one("#problems").set_class(bool(problems), "warning")
+        earlier = earlier_run(self.app.state, self.app.saved_answers, facts)
+        shown: list[str]
+        if earlier is None:
+            self.query_one("#earlier").display = False
+            shown = ["start"]
+        else:
+            self.saved_answers, what = earlier
+            self.has_earlier = True
+            self.query_one("#earlier", Static).update(f"[b]An earlier run:[/b] {escape(what)}")
+            shown = ["resume", "change", "start_over"] if self.saved_answers else ["start_over"]
+        for button in self.query(Button):
+            button.display = button.id in shown
+        self.query_one(f"#{shown[0]}", Button).focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.app.facts is None and action in ("resume", "change", "start_over", "start"):
+            return False
+        if action in ("resume", "change"):
+            return self.saved_answers is not None
+        if action == "start_over":
+            return self.has_earlier
+        if action == "start":
+            return not self.has_earlier
+        return True
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        await self.run_action(event.button.id or "")
+
+    def action_start(self) -> None:
+        self.app.start_questions()
+
+    def action_start_over(self) -> None:
+        self.app.start_questions()
+
+    def action_change(self) -> None:
+        self.app.start_questions(self.saved_answers)
+
+    def action_resume(self) -> None:
+        self.app.review(self.saved_answers)

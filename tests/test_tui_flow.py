@@ -1,0 +1,384 @@
+"""Pilot tests through the whole TUI at 80x24: questions, review, a real run, failure and Retry, sudo, finish."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import tui_helpers as h
+from screens.app import make_app
+from screens.confirm import ConfirmScreen
+from screens.finish import FinishScreen
+from screens.password import PasswordScreen
+from screens.questions import FieldRow, QuestionsScreen
+from screens.review import ReviewScreen
+from screens.run import RunScreen
+from screens.welcome import WelcomeScreen
+from textual.widgets import Input, Log, Static
+from wizard.answers import load, save
+from wizard.commands import Command
+from wizard.plan import Step
+from wizard.state import State, StepRecord
+
+SIZE = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "state"
+    monkeypatch.setenv("PISERVER_WIZARD_STATE_DIR", str(folder))
+    return folder
+
+
+def app_for(tmp: Path, steps=h.harmless_steps, **kwargs):
+    options = dict(facts=h.fixed_facts(), state=State(tmp / "state" / "state.json"),
+                   session_factory=h.session_factory(tmp, steps), runner_factory=h.root_runner,
+                   log_path=lambda: tmp / "logs" / "run.log", saved_answers=tmp / "state" / "answers.toml")
+    options.update(kwargs)
+    return make_app(**options)
+
+
+async def wait_for(pilot, condition, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if condition():
+            return
+    raise AssertionError(f"timed out waiting for {what}; screen is {pilot.app.screen!r}")
+
+
+def text_of(widget: Static) -> str:
+    """The plain text a Static shows, whatever it was given (markup, Text, a Rich renderable)."""
+    content = widget.content
+    if isinstance(content, str):
+        return str(widget.render())
+    console = Console(width=200, record=True, file=io.StringIO(), color_system=None)
+    console.print(content)
+    return console.export_text()
+
+
+def row_error(screen, dotted: str) -> str:
+    row = screen.query_one(f"#row-{dotted.replace('.', '-')}", FieldRow)
+    error = row.query_one(".field-error", Static)
+    return text_of(error) if error.display else ""
+
+
+def log_text(screen) -> str:
+    return "\n".join(screen.query_one("#output", Log).lines)
+
+
+async def type_into(pilot, widget_id: str, text: str, clear: bool = True):
+    widget = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    widget.focus()
+    if clear:
+        widget.value = ""
+    await pilot.press(*text)
+    await pilot.pause()
+
+
+async def answer_questions(pilot):
+    """Welcome -> the four question screens, with a refused Next and a Back on the way."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen) and app.facts is not None)
+    await pilot.press("s")
+    await wait_for(pilot, lambda: isinstance(app.screen, QuestionsScreen) and app.screen.section == "system")
+    await pilot.press("ctrl+n")
+    await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "site")
+    site = app.screen
+    # Next with no domain: refused, the message under the field.
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    assert app.screen is site
+    assert "at least one domain" in row_error(site, "site.domains")
+    # As-you-type: a bad name is refused by the same validator as the answers file.
+    await type_into(pilot, "f-site-domains", "pi.example.com, bad_name.example.com")
+    assert "may hold only letters" in row_error(site, "site.domains")
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    assert app.screen is site
+    await type_into(pilot, "f-site-domains", "pi.example.com")
+    assert row_error(site, "site.domains") == ""
+    await pilot.press("ctrl+n")
+    await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "app")
+    await type_into(pilot, "f-app-workers", "0")
+    assert "must be a whole number >= 1" in row_error(app.screen, "app.workers")
+    await type_into(pilot, "f-app-workers", "3")
+    # Back keeps what was typed, both on the screen we left and the one we return to.
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "site")
+    assert app.screen.query_one("#f-site-domains", Input).value == "pi.example.com"
+    await pilot.press("ctrl+n")
+    await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "app")
+    assert app.screen.query_one("#f-app-workers", Input).value == "3"
+    await pilot.press("ctrl+n")
+    await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "https")
+    https = app.screen
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    assert app.screen is https
+    assert "expiry notices" in row_error(https, "https.email")
+    assert "must be true" in row_error(https, "https.agree_tos")
+    await type_into(pilot, "f-https-email", "admin@example.com")
+    https.query_one("#f-https-agree_tos").focus()
+    await pilot.press("space")
+    await pilot.pause()
+    assert row_error(https, "https.agree_tos") == ""
+    await pilot.press("ctrl+n")
+    await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None,
+                   what="the plan")
+
+
+async def test_whole_flow_with_a_failure_and_retry(tmp_path, state_dir):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await answer_questions(pilot)
+        review = app.screen
+        plan = text_of(review.query_one("#plan-text", Static))
+        assert "Count to 300" in plan and "to do" in plan
+        assert "sh -c" in plan  # each step's commands
+        await pilot.press("f")
+        await pilot.pause()
+        files = text_of(review.query_one("#files-text", Static))
+        assert "site.conf" in files and "+server {}" in files
+        # Save answers: a commented file that loads back to the same answers.
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SaveScreen")
+        target = tmp_path / "saved.toml"
+        await type_into(pilot, "save-path", str(target))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: target.exists(), what="the saved answers")
+        assert load(target) == review.session.answers
+        assert "# first is the primary name" in target.read_text()
+        assert load(target).app.workers == 3
+        # Install: real commands stream into the pane.
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        run = app.screen
+        await wait_for(pilot, lambda: run.failed == "flaky", what="the flaky step to fail")
+        assert run.views["hello"].status == "done" and run.views["count"].status == "done"
+        assert "no flag yet" in log_text(run)  # the pane shows the failed step
+        failure = text_of(run.query_one("#failure-text", Static))
+        assert "Fail until the flag exists" in failure and "status 3" in failure
+        assert run.query_one("#skip").display  # safe_to_skip
+        # Selecting a finished step reopens its output.
+        steps = run.query_one("#steps")
+        steps.focus()
+        steps.index = 1
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "line 300" in log_text(run) and "line 1\n" in log_text(run) + "\n"
+        # Fix the cause, Retry: the run resumes at the failed step and finishes.
+        (tmp_path / "flag").touch()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, FinishScreen) and app.screen.query(".summary-value"),
+                       what="the finish screen")
+        assert (tmp_path / "out" / "site.conf").read_text() == "server {}\n"
+        finish = app.screen
+        summary = " ".join(text_of(s) for s in finish.query(Static))
+        assert "https://pi.example.com/" in summary
+        assert "192.168.1.50" in summary
+        assert "supervisorctl restart hello" in summary
+        assert str(tmp_path / "logs" / "run.log") in summary
+        assert str(state_dir / "answers.toml") in summary
+        assert (state_dir / "answers.toml").exists()  # remembered for Resume
+        log = (tmp_path / "logs" / "run.log").read_text()
+        assert "line 300" in log and "flaky failed" in log and "flaky done" in log
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_the_sudo_password_reaches_the_command_and_no_log(tmp_path, state_dir):
+    app = app_for(tmp_path, steps=h.sudo_steps)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        app.review(h.sample_answers())
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), what="the password dialog")
+        field = app.screen.query_one("#password-input", Input)
+        assert field.password  # masked
+        await pilot.press(*h.PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FinishScreen), what="the finish screen")
+        assert field.value == ""  # not kept in the widget
+        await pilot.pause(0.2)
+        await pilot.press("q")
+    assert (tmp_path / "result").read_text() == "match"
+    log = (tmp_path / "logs" / "run.log").read_text()
+    assert "password accepted" in log and "sudo password for" in log
+    for path in [*(tmp_path / "logs").rglob("*"), *state_dir.rglob("*")]:
+        if path.is_file():
+            assert h.PASSWORD not in path.read_text(errors="replace"), path
+
+
+async def test_cancelling_the_password_fails_the_step(tmp_path):
+    app = app_for(tmp_path, steps=h.sudo_steps)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        app.review(h.sample_answers())
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.failed == "sudo")
+        assert "none was given" in text_of(app.screen.query_one("#failure-text", Static))
+        assert not app.screen.query_one("#skip").display  # not safe to skip
+        await pilot.press("q")
+    assert app.return_code == 1
+
+
+def question_steps(tmp: Path) -> list[Step]:
+    script = 'printf "Continue anyway? [y/N] "; read answer; echo "you said $answer"'
+    return [Step("ask", "Ask a question nobody foresaw", commands=[Command.of("sh", "-c", script)],
+                 is_done=h.never_done)]
+
+
+async def test_an_unforeseen_question_gets_an_input_line(tmp_path):
+    app = app_for(tmp_path, steps=question_steps)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        app.review(h.sample_answers())
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        run = app.screen
+        await wait_for(pilot, lambda: run.query_one("#prompt-row").display, what="the input line")
+        assert "Continue anyway?" in text_of(run.query_one("#prompt-label"))
+        await pilot.press("y", "e", "s", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FinishScreen))
+        await pilot.pause(0.2)
+        await pilot.press("q")
+    assert "you said yes" in (tmp_path / "logs" / "run.log").read_text()
+
+
+def flood_steps(tmp: Path) -> list[Step]:
+    script = ("import sys\nfor i in range(200000): "
+              "sys.stdout.write(f'\\x1b[32mline {i}\\x1b[0m of a flood\\r\\n')")
+    return [Step("flood", "Print two hundred thousand lines",
+                 commands=[Command.of(sys.executable, "-c", script)], is_done=h.never_done),
+            Step("after", "Then one more", commands=[Command.of("sh", "-c", "echo the end")],
+                 is_done=h.never_done)]
+
+
+async def test_a_flood_of_output_is_batched_and_bounded(tmp_path):
+    app = app_for(tmp_path, steps=flood_steps)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        app.review(h.sample_answers())
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        app.screen.action_install()  # not pilot.press: Pilot waits for a quiet queue, and a flood is not quiet
+        # The app's event loop (this test shares it) is never blocked for long while the flood comes in.
+        slowest, seen_lines, deadline = 0.0, 0, time.monotonic() + 120
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            await asyncio.sleep(0.01)
+            slowest = max(slowest, time.monotonic() - started - 0.01)
+            run = app.screen
+            if isinstance(run, RunScreen) and run.shown == "flood":
+                seen_lines = max(seen_lines, len(run.query_one("#output", Log).lines))
+            if isinstance(run, FinishScreen):
+                break
+        assert isinstance(app.screen, FinishScreen)
+        assert slowest < 1.0, f"the UI froze for {slowest:.2f} s"
+        assert 0 < seen_lines <= 2001
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        run = app.screen
+        run.query_one("#steps").index = 0
+        run.query_one("#steps").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        lines = run.query_one("#output", Log).lines
+        assert len(lines) <= 2001
+        assert "line 199999 of a flood" in "\n".join(lines)
+        assert "\x1b" not in "\n".join(lines)
+        await pilot.press("ctrl+q")
+    log = (tmp_path / "logs" / "run.log").read_text()
+    assert "line 0 of a flood" in log and "line 199999 of a flood" in log  # the transcript is whole
+
+
+def slow_steps(tmp: Path) -> list[Step]:
+    return [Step("slow", "Take a long time", commands=[Command.of("sh", "-c", "echo started; sleep 60")],
+                 is_done=h.never_done),
+            Step("next", "Never reached", commands=[Command.of("sh", "-c", f"touch '{tmp}/reached'")],
+                 is_done=h.never_done)]
+
+
+async def test_ctrl_q_while_a_step_runs_asks_and_says_a_rerun_resumes(tmp_path):
+    app = app_for(tmp_path, steps=slow_steps)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        app.review(h.sample_answers())
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.views["slow"].status == "running")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "resumes" in " ".join(text_of(s) for s in app.screen.query(Static))
+        await pilot.press("escape")  # keep running
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen) and app.screen.running
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        started = time.monotonic()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app._exit, timeout=15, what="the app to exit")
+        assert time.monotonic() - started < 10
+    assert app.return_code == 1
+    assert not (tmp_path / "reached").exists()
+
+
+async def test_welcome_offers_resume_after_an_earlier_run(tmp_path, state_dir):
+    saved = tmp_path / "state" / "answers.toml"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    save(h.sample_answers(), saved)
+    state = State(tmp_path / "state" / "state.json",
+                  steps={"hello/hello": StepRecord("done"), "hello/flaky": StepRecord("failed", message="boom")})
+    app = app_for(tmp_path, state=state)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen) and app.facts is not None)
+        welcome = app.screen
+        earlier = text_of(welcome.query_one("#earlier", Static))
+        assert "1 step done" in earlier and "flaky" in earlier and "boom" in earlier
+        assert welcome.query_one("#resume").display and not welcome.query_one("#start").display
+        await pilot.press("c")  # change settings: the questions start from the saved answers
+        await wait_for(pilot, lambda: isinstance(app.screen, QuestionsScreen))
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "site")
+        assert app.screen.query_one("#f-site-domains", Input).value == "pi.example.com"
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("r")  # resume: straight to the review of the saved answers
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        assert app.screen.session.answers == h.sample_answers()
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+
+
+async def test_a_second_wizard_is_refused_by_the_run_lock(tmp_path, state_dir):
+    from wizard.session import run_lock
+
+    holder = run_lock()
+    holder.acquire()
+    try:
+        app = app_for(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.facts is not None)
+            app.review(h.sample_answers())
+            await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+            await pilot.press("i")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.crashed)
+            assert "another piserver-wizard is running" in text_of(app.screen.query_one("#failure-text", Static))
+            assert not (tmp_path / "out").exists()
+            await pilot.press("q")
+        assert app.return_code == 1
+    finally:
+        holder.release()
