@@ -16,13 +16,8 @@ from wizard.answers import (FIELDS, SECTIONS, Answers, AppAnswers, Field, HttpsA
 from wizard.facts import Facts
 from wizard.validators import Invalid
 
-# Presentation only: what the field table leaves to the front end. The validators stay the judge (a test
-# checks that every option listed here passes its field's check and that other text does not).
-CHOICES: dict[str, tuple[str, ...]] = {
-    "app.source": ("sample", "existing"),
-    "https.mode": ("certonly", "certbot-nginx"),
-    "https.renewal": ("auto", "cron", "timer"),
-}
+# The fields whose value is one of a fixed set, offered as a list; the set comes from the field table.
+CHOICES: dict[str, tuple[str, ...]] = {f.dotted: f.options for f in FIELDS if f.options}
 
 LABELS: dict[str, str] = {
     "system.update_packages": "Update packages",

@@ -253,11 +253,12 @@ def test_directory_through_a_symlink_into_a_system_folder(tmp_path):
 # --- app.source, choice ------------------------------------------------------------------------------------
 
 def test_source():
-    assert v.source("sample") == "sample"
-    assert v.source("existing") == "existing"
-    refused(v.source, "git", "must be one of 'sample', 'existing', got 'git'")
-    refused(v.source, "Sample", "must be one of")
-    refused(v.source, 1, "must be a string")
+    source = answers_mod.FIELD_BY_KEY["app.source"].check
+    assert source("sample") == "sample"
+    assert source("existing") == "existing"
+    refused(source, "git", "must be one of 'sample', 'existing', got 'git'")
+    refused(source, "Sample", "must be one of")
+    refused(source, 1, "must be a string")
 
 
 def test_choice():

@@ -29,12 +29,13 @@ class AnswersError(Exception):
 class Field:
     """One answer: where it lives, its default, the validator that normalises it, and its help line."""
 
-    __slots__ = ("section", "key", "default", "check", "help", "required")
+    __slots__ = ("section", "key", "default", "check", "help", "required", "options")
 
     def __init__(self, section: str, key: str, default: Any, check: Callable[[Any], Any], help: str,
-                 required: bool = False) -> None:
+                 required: bool = False, options: tuple[str, ...] = ()) -> None:
         self.section, self.key, self.default, self.check, self.help, self.required = (
             section, key, default, check, help, required)
+        self.options = options  # the whole set of values for a choice (the TUI offers them as a list)
 
     @property
     def dotted(self) -> str:
@@ -44,10 +45,11 @@ class Field:
         return f"Field({self.dotted!r})"
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
+def _choice(section: str, key: str, options: tuple[str, ...], help: str) -> Field:
+    """A field whose value is one of ``options``: the list the validator checks is the list offered."""
     def check(value: Any) -> str:
         return v.choice(value, options)
-    return check
+    return Field(section, key, options[0], check, help, options=options)
 
 
 FIELDS: tuple[Field, ...] = (
@@ -60,8 +62,8 @@ FIELDS: tuple[Field, ...] = (
           "[a-z][a-z0-9-]{0,31}: names the supervisor program, nginx site, log folder"),
     Field("app", "user", "pi", v.app_user, "existing non-root user that runs gunicorn"),
     Field("app", "directory", "/home/pi/hello", v.directory, "absolute; holds the app and its venv/"),
-    Field("app", "source", "sample", v.source,
-          '"sample": write the Flask hello app; "existing": use the app already there'),
+    _choice("app", "source", ("sample", "existing"),
+            '"sample": write the Flask hello app; "existing": use the app already there'),
     Field("app", "wsgi", "app:app", v.wsgi, "module:callable for gunicorn"),
     Field("app", "workers", 4, v.workers, "gunicorn worker processes (2 x cores + 1 is a good start)"),
     Field("app", "bind", "127.0.0.1:4000", v.bind, 'or "unix:/run/NAME/gunicorn.sock"'),
@@ -71,13 +73,13 @@ FIELDS: tuple[Field, ...] = (
     Field("https", "email", "", v.email, "for expiry notices from the certificate authority"),
     Field("https", "agree_tos", False, v.boolean,
           "Let's Encrypt subscriber agreement; required when enabled"),
-    Field("https", "mode", "certonly", _choice("certonly", "certbot-nginx"),
-          '"certonly": the wizard writes the TLS server block; "certbot-nginx": certbot edits the site'),
+    _choice("https", "mode", ("certonly", "certbot-nginx"),
+            '"certonly": the wizard writes the TLS server block; "certbot-nginx": certbot edits the site'),
     Field("https", "acme_server", "letsencrypt", v.acme_server,
           '"letsencrypt", "letsencrypt-staging", or an ACME directory URL'),
     Field("https", "redirect", True, v.boolean, "HTTP -> HTTPS"),
-    Field("https", "renewal", "auto", _choice("auto", "cron", "timer"),
-          '"auto": certbot\'s systemd timer if present, else cron; "cron"; "timer"'),
+    _choice("https", "renewal", ("auto", "cron", "timer"),
+            '"auto": certbot\'s systemd timer if present, else cron; "cron"; "timer"'),
     Field("https", "cron_schedule", "30 4 1 * *", v.cron_schedule, "used when renewal is by cron"),
 )
 

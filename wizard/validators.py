@@ -203,10 +203,6 @@ def directory(value: Any) -> str:
     return norm
 
 
-def source(value: Any) -> str:
-    return choice(value, ("sample", "existing"))
-
-
 def choice(value: Any, options: tuple[str, ...]) -> str:
     text = _string(value)
     if text not in options:
