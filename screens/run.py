@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from .widgets import TitleBar
 from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines
 
 FLUSH_SECONDS = 0.1
+SWITCH_INTERVAL = float(os.environ.get("PISERVER_WIZARD_SWITCH_INTERVAL", "0.001"))
 GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}
 WORDS = {"waiting": "waiting", "running": "running", "done": "done", "skipped": "already done",
          "passed": "skipped", "failed": "FAILED"}
@@ -194,6 +196,9 @@ class RunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def _run_engine(self, start_at: str | None, remember: bool) -> None:
+        # The runner thread must get the interpreter within a millisecond while the screen repaints, or
+        # its 1 MiB pipe fills during a flood and the command itself (apt) waits on us.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             if remember:
                 self.post_message(m.AnswersSaved(self.session.remember_answers(None)))
