@@ -123,7 +123,7 @@ def _cert_matches(answers: Answers) -> bool:
             and info.server == answers.https.directory_url)
 
 
-def _renewal_method(answers: Answers, services: Services) -> str:
+def renewal_method(answers: Answers, services: Services) -> str:
     if answers.https.renewal == "auto":
         return "timer" if services.systemd else "cron"
     return answers.https.renewal
@@ -133,7 +133,7 @@ def needed_packages(answers: Answers, services: Services) -> tuple[str, ...]:
     packages = ["nginx", "python3-venv", "supervisor"]
     if answers.https.enabled:
         packages += ["certbot", "python3-certbot-nginx"]
-        if _renewal_method(answers, services) == "cron":
+        if renewal_method(answers, services) == "cron":
             packages.append("cron")
     return tuple(packages)
 
@@ -346,7 +346,7 @@ def _https_steps(answers: Answers, services: Services, site: Callable[[bool], Pl
 
 def _renewal_step(answers: Answers, services: Services) -> Step:
     """Exactly one renewal job: certbot.timer under systemd, else one cron line (Debian's set aside)."""
-    method = _renewal_method(answers, services)
+    method = renewal_method(answers, services)
     if method == "timer":
         return Step("renewal", "Renew certificates with certbot.timer",
                     commands=[Command.of("systemctl", "enable", "--now", "certbot.timer")],

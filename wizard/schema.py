@@ -12,7 +12,7 @@ import pwd
 import stat
 import tomllib
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from . import validators as v
 from .validators import Invalid
@@ -165,37 +165,32 @@ def _type_name(value: Any) -> str:
             float: "a number"}.get(type(value), type(value).__name__)
 
 
+def _hint(word: str, nearby: Sequence[str], show: Callable[[str], str]) -> str:
+    """" (did you mean X?)" for a near miss among ``nearby``, or where a key of that name really lives."""
+    import difflib  # only on a mistake: keep it off the start-up path
+
+    close = difflib.get_close_matches(word, nearby, n=1)
+    close = close or [k for k in nearby if len(word) >= 3 and k.startswith(word)]  # cron -> cron_schedule
+    if close:
+        return f" (did you mean {show(close[0])}?)"
+    homes = [f.dotted for f in FIELDS if f.key == word]
+    if homes:
+        return f" (did you mean {homes[0]}? it belongs under [{homes[0].split('.')[0]}])"
+    return ""
+
+
 def validate(data: dict[str, Any], source: str, *, has_systemd: bool | None = None) -> dict[str, dict[str, Any]]:
     """Validate a parsed TOML document; the first problem found is raised, named by its dotted key."""
     for section, table in data.items():
         if section not in SECTIONS:
-            import difflib  # only on a mistake: keep it off the start-up path
-
-            hint = difflib.get_close_matches(section, SECTIONS, n=1)
-            homes = [f.dotted for f in FIELDS if f.key == section]
-            if hint:
-                extra = f" (did you mean [{hint[0]}]?)"
-            elif homes:
-                extra = f" (did you mean {homes[0]}? it belongs under [{homes[0].split('.')[0]}])"
-            else:
-                extra = f" (known: {', '.join(SECTIONS)})"
+            extra = _hint(section, SECTIONS, lambda name: f"[{name}]") or f" (known: {', '.join(SECTIONS)})"
             raise AnswersError(source, section, f"unknown section{extra}")
         if not isinstance(table, dict):
             raise AnswersError(source, section, f"must be a table [{section}], got {_type_name(table)}")
         known = [f.key for f in FIELDS if f.section == section]
         for key in table:
             if key not in known:
-                import difflib
-
-                hint = difflib.get_close_matches(key, known, n=1)
-                hint = hint or [k for k in known if len(key) >= 3 and k.startswith(key)]  # cron -> cron_schedule
-                elsewhere = [f.dotted for f in FIELDS if f.key == key]
-                if hint:
-                    extra = f" (did you mean {section}.{hint[0]}?)"
-                elif elsewhere:
-                    extra = f" (did you mean {elsewhere[0]}? it belongs under [{elsewhere[0].split('.')[0]}])"
-                else:
-                    extra = ""
+                extra = _hint(key, known, lambda name: f"{section}.{name}")
                 raise AnswersError(source, f"{section}.{key}", f"unknown key{extra}")
     values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for spec in FIELDS:

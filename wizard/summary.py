@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .answers import Answers
 from .facts import Facts
-from .plan import CRON_FILE, _renewal_method
+from .plan import CRON_FILE, renewal_method
 from .services import Services
 
 
@@ -20,7 +20,7 @@ def summary_lines(answers: Answers, facts: Facts, answers_path: str, log_path: s
              ("App logs", f"/var/log/{app.name}/  (nginx: /var/log/nginx/{app.name}.*.log)"),
              ("Services", f"nginx, supervisor via {services.name}")]
     if https.enabled:
-        method = _renewal_method(answers, services)
+        method = renewal_method(answers, services)
         how = "certbot.timer (systemd)" if method == "timer" else f"cron {https.cron_schedule} in {CRON_FILE}"
         lines.append(("Certificates", f"/etc/letsencrypt/live/{app.name}/, renewed by {how}"))
     lines.append(("Answers", answers_path))
