@@ -105,10 +105,19 @@ class WizardApp(App[int]):
         from .run import RunScreen
 
         run = next((s for s in self.screen_stack if isinstance(s, RunScreen)), None)
+        if any(isinstance(s, ConfirmScreen) for s in self.screen_stack):
+            return
+        if run is None and self.draft is not None and self.draft.touched:
+            def leave(sure: bool | None) -> None:
+                if sure:
+                    self.exit(self.exit_code, return_code=self.exit_code)
+
+            self.push_screen(ConfirmScreen(
+                "Quit the wizard?", "Nothing has been installed yet, and the answers typed so far are not "
+                "saved (the review screen's Save answers keeps them).", yes="Quit", no="Stay"), leave)
+            return
         if run is None or not run.running:
             self.exit(self.exit_code, return_code=self.exit_code)
-            return
-        if any(isinstance(s, ConfirmScreen) for s in self.screen_stack):
             return
 
         def answered(stop: bool | None) -> None:

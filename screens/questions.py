@@ -139,7 +139,10 @@ class QuestionsScreen(Screen):
             if other is not None:
                 widget_of = self._widget(other.field)
                 if isinstance(widget_of, Input):
-                    widget_of.value = str(self.draft.raw[dotted])
+                    # Our own update must not come back as Input.Changed: arriving late, with an older
+                    # value, it would read as the user editing the folder and stop it following the name.
+                    with widget_of.prevent(Input.Changed):
+                        widget_of.value = str(self.draft.raw[dotted])
                     widget_of.cursor_position = len(widget_of.value)
         self.show_errors()
 

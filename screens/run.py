@@ -106,6 +106,7 @@ class RunScreen(Screen):
         Binding("l", "show_log", "Show log"),
         Binding("q", "quit_run", "Quit, resume later"),
         Binding("f", "follow", "Follow"),
+        Binding("escape", "summary", "Summary"),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -114,6 +115,7 @@ class RunScreen(Screen):
         self.views = {s.id: StepView(s.id, s.title, s.safe_to_skip) for s in session.plan.steps}
         self.order = [s.id for s in session.plan.steps]
         self.running = False
+        self.finished = False
         self.failed: str | None = None
         self.crashed = ""
         self.shown: str | None = None
@@ -405,9 +407,15 @@ class RunScreen(Screen):
             if view.status == "running":
                 self._item(view.step_id).show(now)
 
+    def action_summary(self) -> None:
+        """Back from the steps to the summary, once the install has finished."""
+        self._finish()
+
     def _finish(self) -> None:
         from .finish import FinishScreen
 
+        self.finished = True
+        self.refresh_bindings()
         self.app.exit_code = 0
         counts = {status: sum(1 for v in self.views.values() if v.status == status)
                   for status in ("done", "skipped", "passed")}
@@ -460,6 +468,8 @@ class RunScreen(Screen):
             return self.log_path is not None
         if action == "follow":
             return self.running and not self.following
+        if action == "summary":
+            return self.finished
         return True
 
     def action_retry(self) -> None:

@@ -77,7 +77,7 @@ def earlier_run(state: State, saved: Path, facts: Facts) -> tuple[Answers | None
         what += f"; stopped at '{step_id}'" + (why if record.status == "failed" else " (interrupted)")
     if answers is None:
         return None, f"{what}. Its answers cannot be used: {problem}"
-    return answers, f"{what}. Answers: {saved}"
+    return answers, f"{answers.app.name} for {', '.join(answers.site.domains)}: {what}. Answers: {saved}"
 
 
 class WelcomeScreen(Screen):

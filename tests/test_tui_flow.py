@@ -21,7 +21,7 @@ from screens.review import ReviewScreen
 from screens.run import RunScreen
 from screens.welcome import WelcomeScreen
 from textual.widgets import Input, Log, Static
-from wizard.answers import load, save
+from wizard.answers import Answers, load, save
 from wizard.commands import Command
 from wizard.plan import Step
 from wizard.state import State, StepRecord
@@ -382,3 +382,27 @@ async def test_a_second_wizard_is_refused_by_the_run_lock(tmp_path, state_dir):
         assert app.return_code == 1
     finally:
         holder.release()
+
+
+async def test_the_folder_follows_name_and_user_and_quitting_typed_answers_asks(tmp_path):
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen) and app.facts is not None)
+        app.start_questions(Answers(site=h.sample_answers().site))
+        app.draft.directory_follows = True  # as for fresh answers
+        await wait_for(pilot, lambda: isinstance(app.screen, QuestionsScreen))
+        app.after_section("site")
+        await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "app")
+        name = app.screen.query_one("#f-app-name", Input)
+        name.focus()
+        name.value = ""
+        for text in ("f", "fa", "fas", "fast", "fastapp"):  # changes in a burst, as from a paste
+            name.value = text
+        await pilot.pause(0.3)
+        assert app.screen.query_one("#f-app-directory", Input).value == "/home/pi/fastapp"
+        assert app.draft.directory_follows
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "not saved" in " ".join(text_of(s) for s in app.screen.query(Static))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "app")

@@ -109,7 +109,8 @@ class PlannedFile:
         if self.secret:
             if existing is not None and self.keep_existing:
                 return ""
-            return f"--- {self.path}\n+++ {self.path}\n(secret: generated on the machine, never shown)\n"
+            before = self.path if existing is not None else "/dev/null"
+            return f"--- {before}\n+++ {self.path}\n(secret: generated on the machine, never shown)\n"
         old = "" if existing is None else existing.decode("utf-8", "replace")
         if old == self.content:
             return ""
