@@ -29,7 +29,9 @@ class Command:
         if self.cwd:
             prefix += f"(in {self.cwd}) "
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
-        return prefix + (env + " " if env else "") + shlex.join(self.argv)
+        # An inline script (python -c) reads as noise when quoted: it is named, not shown.
+        words = [f"<script of {a.count(chr(10)) + 1} lines>" if "\n" in a else shlex.quote(a) for a in self.argv]
+        return prefix + (env + " " if env else "") + " ".join(words)
 
 
 @dataclass(frozen=True)
