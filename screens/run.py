@@ -40,6 +40,7 @@ from .widgets import TitleBar
 from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines
 
 FLUSH_SECONDS = 0.1
+PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes
 SWITCH_INTERVAL = float(os.environ.get("PISERVER_WIZARD_SWITCH_INTERVAL", "0.001"))
 GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}
 WORDS = {"waiting": "waiting", "running": "running", "done": "done", "skipped": "already done",
@@ -123,6 +124,8 @@ class RunScreen(Screen):
         self.answers_path: Path | None = None
         self.log_path: Path | None = None
         self._pending: dict[str, list[str]] = {}
+        self._pending_size: dict[str, int] = {}
+        self._pending_cut: set[str] = set()
         self._transcript: Transcript | None = None
         self._lock: RunLock | None = None
         self._quitting = False
@@ -271,7 +274,19 @@ class RunScreen(Screen):
         self._pending.setdefault(message.event.step_id, []).append(f"$ {message.event.display}\n")
 
     def on_output(self, message: m.Output) -> None:
-        self._pending.setdefault(message.event.step_id, []).append(message.event.text)
+        step_id, text = message.event.step_id, message.event.text
+        chunks = self._pending.setdefault(step_id, [])
+        chunks.append(text)
+        size = self._pending_size.get(step_id, 0) + len(text)
+        if size > PENDING_LIMIT:
+            # A flood between two flushes: keep only what the pane can show (the log file has it all),
+            # so memory stays bounded by the pane, not by how fast the command writes.
+            kept, cut = cut_to_last_lines("".join(chunks), MAX_LINES)
+            chunks[:] = [kept]
+            size = len(kept)
+            if cut:
+                self._pending_cut.add(step_id)
+        self._pending_size[step_id] = size
 
     def on_prompt_needed(self, message: m.PromptNeeded) -> None:
         self._flush()
@@ -389,12 +404,15 @@ class RunScreen(Screen):
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
+        was_cut, self._pending_cut = self._pending_cut, set()
+        self._pending_size = {}
         log = self.query_one("#output", Log)
         for step_id, chunks in pending.items():
             view = self.views.get(step_id)
             if view is None:
                 continue
             raw, cut = cut_to_last_lines("".join(chunks), MAX_LINES)
+            cut = cut or step_id in was_cut
             completed = view.output.feed(clean(raw), cut)
             if step_id == self.shown:
                 # write_lines: one refresh for the batch (Log.write refreshes line by line: 40 ms per 2000)
