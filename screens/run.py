@@ -39,7 +39,7 @@ from . import messages as m
 from .widgets import TitleBar
 from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines
 
-FLUSH_SECONDS = 0.1
+FLUSH_SECONDS = float(os.environ.get("PISERVER_WIZARD_FLUSH_SECONDS", "0.1"))
 PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes
 SWITCH_INTERVAL = float(os.environ.get("PISERVER_WIZARD_SWITCH_INTERVAL", "0.001"))
 GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}

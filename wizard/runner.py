@@ -74,12 +74,18 @@ class Runner(Protocol):
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]: ...
 
 
+PIPE_SIZES = (16 << 20, 1 << 20)  # root may pass /proc/sys/fs/pipe-max-size (1 MiB); others get that
+
+
 def _widen(pipe_fd: int) -> None:
-    """A 1 MiB pipe lets a burst of output land while we are busy writing the transcript."""
-    try:
-        fcntl.fcntl(pipe_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except OSError:
-        pass  # capped lower by /proc/sys/fs/pipe-max-size: the default 64 KiB still works
+    """A wide pipe lets a burst of output land while we are busy (the transcript, the TUI repainting):
+    the command never waits on us. The kernel only uses the pages a burst really fills."""
+    for size in PIPE_SIZES:
+        try:
+            fcntl.fcntl(pipe_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+            return
+        except OSError:
+            continue  # capped lower: the default 64 KiB still works
 
 
 def _spawn_with_output_pipe(argv: list[str], env: dict[str, str], dimensions: tuple[int, int],

@@ -84,7 +84,41 @@ def check_https(domain: str, cert_name: str, *, expect_text: str | None, port: i
     return True, f"https://{domain}/ answers 200 with the certificate {cert_name}"
 
 
+SUPERVISOR_SOCKET = "/var/run/supervisor.sock"  # Debian's supervisord.conf, [unix_http_server]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def _supervisor_rpc_state(program: str, path: str) -> str:
+    """Ask supervisord itself over its socket (XML-RPC), as supervisorctl does, without starting one."""
+    import xmlrpc.client
+
+    class Transport(xmlrpc.client.Transport):
+        def make_connection(self, host: object) -> http.client.HTTPConnection:
+            return _UnixConnection(path, 15)
+
+    proxy = xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=Transport())
+    try:
+        return str(proxy.supervisor.getProcessInfo(program)["statename"])
+    except xmlrpc.client.Fault:
+        return "UNKNOWN"  # BAD_NAME: no such program (yet)
+
+
 def supervisor_state(program: str) -> str:
+    """RUNNING, STARTING, BACKOFF, FATAL... or UNKNOWN; supervisorctl (a whole Python start) as fallback."""
+    try:
+        return _supervisor_rpc_state(program, SUPERVISOR_SOCKET)
+    except (OSError, http.client.HTTPException, KeyError, ValueError):
+        pass
     try:
         out = subprocess.run(["supervisorctl", "status", program], capture_output=True, text=True,
                              timeout=15, check=False).stdout
