@@ -41,6 +41,7 @@ from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines
 
 FLUSH_SECONDS = float(os.environ.get("PISERVER_WIZARD_FLUSH_SECONDS", "0.1"))
 PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes
+FLOOD_LINES = 200  # lines a flush adds to the followed pane at most
 SWITCH_INTERVAL = float(os.environ.get("PISERVER_WIZARD_SWITCH_INTERVAL", "0.001"))
 GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}
 WORDS = {"waiting": "waiting", "running": "running", "done": "done", "skipped": "already done",
@@ -278,14 +279,11 @@ class RunScreen(Screen):
         chunks = self._pending.setdefault(step_id, [])
         chunks.append(text)
         size = self._pending_size.get(step_id, 0) + len(text)
-        if size > PENDING_LIMIT:
-            # A flood between two flushes: keep only what the pane can show (the log file has it all),
-            # so memory stays bounded by the pane, not by how fast the command writes.
-            kept, cut = cut_to_last_lines("".join(chunks), MAX_LINES)
-            chunks[:] = [kept]
-            size = len(kept)
-            if cut:
-                self._pending_cut.add(step_id)
+        # A flood between two flushes: drop the oldest chunks (the log file has them), so memory stays
+        # bounded by the pane, not by how fast the command writes. Whole chunks: no per-line work here.
+        while len(chunks) > 1 and size - len(chunks[0]) >= PENDING_LIMIT:
+            size -= len(chunks.pop(0))
+            self._pending_cut.add(step_id)
         self._pending_size[step_id] = size
 
     def on_prompt_needed(self, message: m.PromptNeeded) -> None:
@@ -415,8 +413,14 @@ class RunScreen(Screen):
             cut = cut or step_id in was_cut
             completed = view.output.feed(clean(raw), cut)
             if step_id == self.shown:
-                # write_lines: one refresh for the batch (Log.write refreshes line by line: 40 ms per 2000)
-                log.write_lines([line or " " for line in completed[-MAX_LINES:]])
+                # write_lines: one refresh for the batch (Log.write refreshes line by line: 40 ms per 2000).
+                # A flood sends more per tick than anyone reads: the pane gets the newest FLOOD_LINES and a
+                # note; the step keeps its last MAX_LINES (reopen it to scroll them), the log file all.
+                if len(completed) > FLOOD_LINES:
+                    skipped = len(completed) - FLOOD_LINES
+                    completed = [f"… {skipped:,} more lines (selecting the step shows the last {MAX_LINES:,}; "
+                                 "the log file has them all) …", *completed[-FLOOD_LINES:]]
+                log.write_lines([line or " " for line in completed])
                 self._show_partial(view)
 
     def _tick(self) -> None:
