@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, LoadingIndicator, Static
 
-from wizard import __version__
+from wizard import __version__, preflight
 from wizard.answers import Answers, AnswersError, load
 from wizard.facts import WATCHED_PACKAGES, Facts
 from wizard.headless import over_plain_ssh
@@ -45,7 +45,8 @@ def facts_markup(facts: Facts) -> str:
 
 
 def problems_of(facts: Facts) -> list[str]:
-    problems = list(facts.problems())
+    # apache2 on port 80 is not a problem yet: the questions offer to remove it.
+    problems = [finding.message for finding in preflight.machine(facts, may_hold_ports=("nginx", "apache2"))]
     if over_plain_ssh():
         problems.append("over SSH without tmux or screen: a dropped connection stops the install "
                         "(a re-run resumes); consider starting it inside tmux")

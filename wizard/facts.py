@@ -52,19 +52,6 @@ class Facts:
     def owners_of(self, port: int) -> list[str]:
         return sorted({lst.process for lst in self.listeners if lst.port == port})
 
-    def problems(self) -> list[str]:
-        """What a careful person would want to know before installing; the welcome screen lists these."""
-        found = []
-        if self.dpkg_audit:
-            found.append("dpkg was interrupted: the wizard will run 'dpkg --configure -a' first")
-        if self.free_disk_bytes and self.free_disk_bytes < 500 * 1024 * 1024:
-            found.append(f"little free disk: {self.free_disk_bytes // (1024 * 1024)} MB on /")
-        for port in (80, 443):
-            others = [name for name in self.owners_of(port) if name != "nginx"]
-            if others:
-                found.append(f"port {port} is held by {', '.join(others)}, not nginx")
-        return found
-
 
 def _run(argv: list[str], timeout: float = 10.0) -> str:
     try:

@@ -67,21 +67,26 @@ def network_checks_enabled() -> bool:
     return os.environ.get(OFFLINE_ENV, "") in ("", "0")
 
 
-def check(answers: Answers, facts: Facts) -> list[Finding]:
+def machine(facts: Facts, *, may_hold_ports: tuple[str, ...] = ("nginx",)) -> list[Finding]:
+    """What the machine alone tells, before any answer: the welcome screen shows these."""
     found: list[Finding] = []
     if facts.dpkg_audit:
         found.append(Finding("info", "dpkg", "dpkg was interrupted; the first step repairs it (dpkg --configure -a)"))
     if facts.free_disk_bytes and facts.free_disk_bytes < MIN_FREE_BYTES:
         found.append(Finding("refuse", "disk", f"only {facts.free_disk_bytes // (1024 * 1024)} MB free on /; "
                                                f"the install needs about {MIN_FREE_BYTES // (1024 * 1024)} MB"))
-    apache_goes = answers.system.remove_apache and facts.has("apache2")
     for port in (80, 443):
         for owner in facts.owners_of(port):
-            if owner == "nginx" or (owner in ("apache2", "httpd") and apache_goes):
-                continue
-            found.append(Finding("refuse", f"port{port}",
-                                 f"port {port} is held by {owner}, not nginx: nginx could not serve the site "
-                                 f"(stop {owner}, or use --force if it will be gone)"))
+            if owner not in may_hold_ports:
+                found.append(Finding("refuse", f"port{port}",
+                                     f"port {port} is held by {owner}, not nginx: nginx could not serve the site "
+                                     f"(stop {owner}, or use --force if it will be gone)"))
+    return found
+
+
+def check(answers: Answers, facts: Facts) -> list[Finding]:
+    apache_goes = answers.system.remove_apache and facts.has("apache2")
+    found = machine(facts, may_hold_ports=("nginx", "apache2", "httpd") if apache_goes else ("nginx",))
     if facts.has("apache2") and not answers.system.remove_apache:
         found.append(Finding("warn", "apache", "apache2 is installed and system.remove_apache is false: "
                                                "it must not hold port 80 or 443"))
