@@ -13,8 +13,7 @@ from typing import Any
 
 from . import schema
 from . import validators as v
-from .schema import (FIELD_BY_KEY, FIELDS, SECTIONS, AnswersError, Field, socket_dir_of,  # noqa: F401
-                     section_fields)
+from .schema import FIELD_BY_KEY, FIELDS, SECTIONS, AnswersError, Field, socket_dir_of  # noqa: F401
 from .validators import Invalid  # noqa: F401
 
 

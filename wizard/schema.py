@@ -240,7 +240,3 @@ def load(path: str | os.PathLike[str], *, has_systemd: bool | None = None) -> di
     if "\x00" in text:
         raise AnswersError(source, "", "holds NUL bytes; is it an answers file?")
     return parse_text(text, source, has_systemd=has_systemd)
-
-
-def section_fields(section: str) -> list[Field]:
-    return [f for f in FIELDS if f.section == section]
