@@ -63,9 +63,10 @@ class PlanReady(Message):
     """The review's worker has prepared the session: plan, what is done, the diffs."""
 
     def __init__(self, session: object, statuses: dict[str, str], diffs: list[tuple[str, str]],
-                 changes: list[str]) -> None:
+                 changes: list[str], findings: list | None = None) -> None:
         super().__init__()
         self.session, self.statuses, self.diffs, self.changes = session, statuses, diffs, changes
+        self.findings = findings or []  # preflight.Finding: what the unattended run would refuse or warn
 
 
 class PlanFailed(Message):

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, LoadingIndicator, Static, TabbedContent, TabPane
 
+from wizard import preflight
 from wizard.answers import AnswersError, save
 from wizard.changes import describe_changes
 from wizard.runner import DryRunner
@@ -26,12 +27,21 @@ from .widgets import TitleBar
 STATUS_LABEL = {"done": "done ", "to do": "to do", "check": "check"}
 
 
-def plan_view(session: Session, statuses: dict[str, str], changes: list[str]) -> Group:
+FINDING_LABEL = {"refuse": "STOP", "warn": "warning", "info": "note"}
+
+
+def plan_view(session: Session, statuses: dict[str, str], changes: list[str],
+              findings: list[preflight.Finding] | None = None) -> Group:
     """Each step with its state and, indented (wrapped lines too), the commands and files it involves."""
     parts: list[RenderableType] = []
     steps = session.plan.steps
     todo = sum(1 for s in steps if statuses.get(s.id) != "done")
     parts.append(Text(f"{len(steps)} steps, {todo} to do or check; done steps are skipped.", style="bold"))
+    shown = [f for f in findings or [] if f.level != "info"]
+    if shown:
+        parts.append(Text("\nBefore installing (the same checks as the unattended run):", style="bold"))
+        parts.extend(Padding(Text(f"{FINDING_LABEL[f.level]}: {f.message}",
+                                  style="bold" if f.level == "refuse" else ""), (0, 0, 0, 2)) for f in shown)
     if changes:
         parts.append(Text("\nChanged since the last run:", style="bold"))
         parts.extend(Padding(Text(line), (0, 0, 0, 2)) for line in changes)
@@ -94,6 +104,7 @@ class ReviewScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.session: Session | None = None
+        self.findings: list[preflight.Finding] = []
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.sub_title)
@@ -125,17 +136,20 @@ class ReviewScreen(Screen):
             statuses = session.engine(DryRunner(quiet), quiet).statuses()
             diffs = [(f.path, f.diff()) for f in session.plan.planned_files()]
             changes = changes_since_last_run(session)
+            findings = preflight.check(answers, self.app.facts)
         except (Invalid, AnswersError, OSError) as error:
             self.post_message(m.PlanFailed(str(error)))
             return
-        self.post_message(m.PlanReady(session, statuses, diffs, changes))
+        self.post_message(m.PlanReady(session, statuses, diffs, changes, findings))
 
     def on_plan_ready(self, message: m.PlanReady) -> None:
         self.session = message.session  # type: ignore[assignment]
         assert self.session is not None
         self.query_one("#planning").display = False
         self.query_one("#review-tabs").display = True
-        self.query_one("#plan-text", Static).update(plan_view(self.session, message.statuses, message.changes))
+        self.findings = message.findings
+        self.query_one("#plan-text", Static).update(
+            plan_view(self.session, message.statuses, message.changes, message.findings))
         self.query_one("#files-text", Static).update(diff_text(message.diffs))
         self.query_one("#plan-scroll").focus()
         self.refresh_bindings()
@@ -183,5 +197,20 @@ class ReviewScreen(Screen):
         self.app.push_screen(SaveScreen(default_save_path()), chosen)
 
     def action_install(self) -> None:
-        if self.session is not None:
-            self.app.install(self.session)
+        """Install; past a preflight refusal only when the user says so (the unattended run's --force)."""
+        from .confirm import ConfirmScreen
+
+        session = self.session
+        if session is None:
+            return
+        refusals = [f.message for f in self.findings if f.level == "refuse"]
+        if not refusals:
+            self.app.install(session)
+            return
+
+        def answered(go: bool | None) -> None:
+            if go:
+                self.app.install(session)
+
+        self.app.push_screen(ConfirmScreen("Install anyway?", "\n".join(refusals), yes="Install anyway",
+                                           no="Back to the review"), answered)

@@ -406,3 +406,22 @@ async def test_the_folder_follows_name_and_user_and_quitting_typed_answers_asks(
         assert "not saved" in " ".join(text_of(s) for s in app.screen.query(Static))
         await pilot.press("escape")
         await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "app")
+
+
+async def test_a_preflight_refusal_shows_in_the_review_and_asks_before_install(tmp_path):
+    from wizard.facts import Listener
+
+    facts = h.fixed_facts(listeners=[Listener(80, "python3", 4242)])
+    app = app_for(tmp_path, facts=facts)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.facts is not None)
+        app.review(h.sample_answers())
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        review = app.screen
+        plan = text_of(review.query_one("#plan-text", Static))
+        assert "STOP: port 80 is held by python3" in plan
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "port 80 is held by python3" in " ".join(text_of(s) for s in app.screen.query(Static))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is review)

@@ -7,6 +7,8 @@ the welcome screen and the preflight warnings show.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import platform
 import pwd
@@ -44,6 +46,7 @@ class Facts:
     ipv6: bool = True
     default_user: str | None = None
     is_root: bool = False
+    clock_synced: bool | None = None  # the kernel's NTP state; None when it cannot be told
     probe_seconds: float = 0.0
 
     def has(self, package: str) -> bool:
@@ -129,6 +132,22 @@ def listeners(ports: tuple[int, ...] = (80, 443)) -> list[Listener]:
     return sorted(found.values(), key=lambda item: (item.port, item.process))
 
 
+def clock_synchronised() -> bool | None:
+    """The kernel's own view (adjtimex): None when it cannot be asked. Works with or without systemd."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        buffer = ctypes.create_string_buffer(512)  # struct timex, zeroed: modes = 0 reads only
+        state = libc.adjtimex(buffer)
+    except (OSError, AttributeError):
+        return None
+    if state < 0:
+        return None
+    return state != 5  # TIME_ERROR: the clock is not synchronised
+
+
 def _default_user() -> str | None:
     """The person behind sudo, else the first ordinary account (uid >= 1000), as on a Pi."""
     sudo_user = os.environ.get("SUDO_USER")
@@ -175,6 +194,7 @@ def probe() -> Facts:
         ipv6=Path("/proc/net/if_inet6").exists(),
         default_user=_default_user(),
         is_root=os.geteuid() == 0,
+        clock_synced=clock_synchronised(),
     )
     facts.probe_seconds = time.monotonic() - started
     return facts

@@ -7,8 +7,6 @@ port is theirs, the disk is enough after all) go on with ``--force``; the rest a
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import ipaddress
 import os
 import socket
@@ -27,22 +25,6 @@ class Finding:
     level: str  # "refuse" (stop unless --force), "warn", "info"
     code: str
     message: str
-
-
-def clock_synchronised() -> bool | None:
-    """The kernel's own view (adjtimex): None when it cannot be asked. Works with or without systemd."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        buffer = ctypes.create_string_buffer(512)  # struct timex, zeroed: modes = 0 reads only
-        state = libc.adjtimex(buffer)
-    except (OSError, AttributeError):
-        return None
-    if state < 0:
-        return None
-    return state != 5  # TIME_ERROR: the clock is not synchronised
 
 
 class NoDns(Exception):
@@ -94,7 +76,7 @@ def check(answers: Answers, facts: Facts) -> list[Finding]:
         if time.gmtime().tm_year < 2024:
             found.append(Finding("refuse", "clock", f"the clock says {time.strftime('%Y-%m-%d')}: certificates "
                                                     "would be refused; set the time (a Pi has no real-time clock)"))
-        elif clock_synchronised() is False:
+        elif facts.clock_synced is False:
             found.append(Finding("warn", "clock", "the clock is not synchronised (NTP); if certificate requests "
                                                   "fail, check the time first"))
     if not network_checks_enabled():
