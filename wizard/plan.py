@@ -277,11 +277,17 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
         links.append(Link(default_link, None))
     reload_nginx = services.reload("nginx")
     nginx_test = Command.of("nginx", "-t", timeout=60)
+    redirect_now = tls_now and https.redirect
+    sample_text = SAMPLE_TEXT if app.source == "sample" else None
     site_step = Step(
         "nginx-site", f"Serve {', '.join(answers.site.domains)} with nginx",
         commands=[Command.of("install", "-d", "-m", "755", WEBROOT)],
         files=[site(tls_now)], links=links, validate=[nginx_test], on_change=[reload_nginx],
         inputs={"domains": answers.site.domains, "bind": app.bind, "https": [https.enabled, https.mode]},
+        # `nginx reload` returns before new workers serve the new names; the certificate request that
+        # follows needs them, so the step ends only when every name is served by this site.
+        probes=[Probe(f"nginx serves http://{name}/ from the new site", _served(name, redirect_now, sample_text))
+                for name in answers.site.domains],
     )
     if https.enabled and https.mode == "certbot-nginx":
         # certbot --nginx edits the site after us: what it left is accepted while the inputs are the same.
@@ -362,6 +368,10 @@ def _renewal_step(answers: Answers, services: Services) -> Step:
         is_done=lambda: services.is_active("cron") and not services.timer_active())
 
 
+def _served(name: str, redirect: bool, text: str | None) -> Check:
+    return lambda: verify.eventually(lambda: verify.check_http(name, expect_redirect=redirect, expect_text=text))
+
+
 def _verify_step(answers: Answers, primary: str) -> Step:
     app, https = answers.app, answers.https
     text = SAMPLE_TEXT if app.source == "sample" else None
@@ -370,8 +380,9 @@ def _verify_step(answers: Answers, primary: str) -> Step:
     for name in answers.site.domains:
         redirect = https.enabled and https.redirect
         probes.append(Probe(f"http://{name}/ {'redirects to HTTPS' if redirect else 'answers'} (via 127.0.0.1)",
-                            lambda n=name, r=redirect: verify.check_http(n, expect_redirect=r, expect_text=text)))
+                            _served(name, redirect, text)))
         if https.enabled:
             probes.append(Probe(f"https://{name}/ answers with its certificate (via 127.0.0.1)",
-                                lambda n=name: verify.check_https(n, app.name, expect_text=text)))
+                                lambda n=name: verify.eventually(
+                                    lambda: verify.check_https(n, app.name, expect_text=text))))
     return Step("verify", f"Check the site answers on {primary}", probes=probes, always=True)

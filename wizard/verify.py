@@ -12,8 +12,20 @@ import ssl
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 from . import certs
+
+
+def eventually(check: Callable[[], tuple[bool, str]], *, timeout: float = 10.0,
+               interval: float = 0.25) -> tuple[bool, str]:
+    """The check, retried for a while: `nginx reload` returns before its new workers serve the new site."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ok, message = check()
+        if ok or time.monotonic() >= deadline:
+            return ok, message
+        time.sleep(interval)
 
 
 def _get(conn: http.client.HTTPConnection, host: str) -> tuple[int, str, str]:
