@@ -127,6 +127,7 @@ class RunScreen(Screen):
         self._pending: dict[str, list[str]] = {}
         self._pending_size: dict[str, int] = {}
         self._pending_cut: set[str] = set()
+        self._partial_shown = ""
         self._transcript: Transcript | None = None
         self._lock: RunLock | None = None
         self._quitting = False
@@ -383,6 +384,7 @@ class RunScreen(Screen):
         if step_id is None:
             self.query_one("#pane-title", Static).update("Output")
             self.query_one("#partial").display = False
+            self._partial_shown = ""
             return
         view = self.views[step_id]
         follow = " (following)" if self.following else " (f: follow the running step)"
@@ -394,8 +396,11 @@ class RunScreen(Screen):
     def _show_partial(self, view: StepView) -> None:
         """The line still being written (a progress bar, a question) shows under the pane until it ends."""
         partial = self.query_one("#partial", Static)
-        partial.update(Text(view.output.partial))
-        partial.display = bool(view.output.partial.strip())
+        shown = view.output.partial if view.output.partial.strip() else ""
+        if shown != self._partial_shown:  # a repaint only when it changes: floods change lines, not this
+            self._partial_shown = shown
+            partial.update(Text(shown))
+            partial.display = bool(shown)
 
     def _flush(self) -> None:
         """Move buffered output into each step's store and, for the step shown, into the Log."""
@@ -416,12 +421,14 @@ class RunScreen(Screen):
                 # write_lines: one refresh for the batch (Log.write refreshes line by line: 40 ms per 2000).
                 # A flood sends more per tick than anyone reads: the pane gets the newest FLOOD_LINES and a
                 # note; the step keeps its last MAX_LINES (reopen it to scroll them), the log file all.
-                if len(completed) > FLOOD_LINES:
+                flooding = len(completed) > FLOOD_LINES
+                if flooding:
                     skipped = len(completed) - FLOOD_LINES
                     completed = [f"… {skipped:,} more lines (selecting the step shows the last {MAX_LINES:,}; "
                                  "the log file has them all) …", *completed[-FLOOD_LINES:]]
                 log.write_lines([line or " " for line in completed])
-                self._show_partial(view)
+                if not flooding:  # mid-flood the unfinished line is just where a chunk happened to end
+                    self._show_partial(view)
 
     def _tick(self) -> None:
         now = self.app.clock()
