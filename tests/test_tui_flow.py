@@ -53,6 +53,14 @@ async def wait_for(pilot, condition, timeout: float = 20.0, what: str = "conditi
     raise AssertionError(f"timed out waiting for {what}; screen is {pilot.app.screen!r}")
 
 
+async def to_review(pilot) -> None:
+    """Straight to the review of the sample answers, its plan prepared (what most run tests start from)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.facts is not None)
+    app.review(h.sample_answers())
+    await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+
+
 def text_of(widget: Static) -> str:
     """The plain text a Static shows, whatever it was given (markup, Text, a Rich renderable)."""
     content = widget.content
@@ -196,9 +204,7 @@ async def test_whole_flow_with_a_failure_and_retry(tmp_path, state_dir):
 async def test_the_sudo_password_reaches_the_command_and_no_log(tmp_path, state_dir):
     app = app_for(tmp_path, steps=h.sudo_steps)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.facts is not None)
-        app.review(h.sample_answers())
-        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await to_review(pilot)
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), what="the password dialog")
         field = app.screen.query_one("#password-input", Input)
@@ -220,9 +226,7 @@ async def test_the_sudo_password_reaches_the_command_and_no_log(tmp_path, state_
 async def test_cancelling_the_password_fails_the_step(tmp_path):
     app = app_for(tmp_path, steps=h.sudo_steps)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.facts is not None)
-        app.review(h.sample_answers())
-        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await to_review(pilot)
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen))
         await pilot.press("escape")
@@ -242,9 +246,7 @@ def question_steps(tmp: Path) -> list[Step]:
 async def test_an_unforeseen_question_gets_an_input_line(tmp_path):
     app = app_for(tmp_path, steps=question_steps)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.facts is not None)
-        app.review(h.sample_answers())
-        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await to_review(pilot)
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         run = app.screen
@@ -269,9 +271,7 @@ def flood_steps(tmp: Path) -> list[Step]:
 async def test_a_flood_of_output_is_batched_and_bounded(tmp_path):
     app = app_for(tmp_path, steps=flood_steps)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.facts is not None)
-        app.review(h.sample_answers())
-        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await to_review(pilot)
         app.screen.action_install()  # not pilot.press: Pilot waits for a quiet queue, and a flood is not quiet
         # The app's event loop (this test shares it) is never blocked for long while the flood comes in.
         slowest, seen_lines, deadline = 0.0, 0, time.monotonic() + 120
@@ -314,9 +314,7 @@ def slow_steps(tmp: Path) -> list[Step]:
 async def test_ctrl_q_while_a_step_runs_asks_and_says_a_rerun_resumes(tmp_path):
     app = app_for(tmp_path, steps=slow_steps)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.facts is not None)
-        app.review(h.sample_answers())
-        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await to_review(pilot)
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.views["slow"].status == "running")
         await pilot.pause(0.3)
@@ -371,9 +369,7 @@ async def test_a_second_wizard_is_refused_by_the_run_lock(tmp_path, state_dir):
     try:
         app = app_for(tmp_path)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.facts is not None)
-            app.review(h.sample_answers())
-            await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+            await to_review(pilot)
             await pilot.press("i")
             await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.crashed)
             assert "another piserver-wizard is running" in text_of(app.screen.query_one("#failure-text", Static))
@@ -414,9 +410,7 @@ async def test_a_preflight_refusal_shows_in_the_review_and_asks_before_install(t
     facts = h.fixed_facts(listeners=[Listener(80, "python3", 4242)])
     app = app_for(tmp_path, facts=facts)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.facts is not None)
-        app.review(h.sample_answers())
-        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
+        await to_review(pilot)
         review = app.screen
         plan = text_of(review.query_one("#plan-text", Static))
         assert "STOP: port 80 is held by python3" in plan
