@@ -13,6 +13,7 @@ from typing import Callable
 from textual.app import App
 from textual.binding import Binding
 
+from wizard import EXIT_OK
 from wizard.answers import SECTIONS, Answers
 from wizard.events import Listener, Prompter
 from wizard.facts import Facts, probe
@@ -25,8 +26,6 @@ from .draft import Draft
 
 SessionFactory = Callable[[Answers, Facts], Session]
 RunnerFactory = Callable[[Listener, Prompter], Runner]
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def default_runner(emit: Listener, prompter: Prompter) -> Runner:

@@ -10,9 +10,7 @@ import argparse
 import os
 import sys
 
-from . import __version__
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from . import EXIT_OK, EXIT_USAGE, __version__
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .commands import Command
 from .events import CommandStarted, Listener, Output, RunFinished, StepFinished, StepStarted
-from .files import FileTransaction, sha256
+from .files import FileTransaction, hash_of
 from .plan import Plan, Step
 from .runner import CommandResult, Runner, reason_in
 from .state import State, StateError
@@ -124,10 +123,11 @@ class Engine:
             return
         if status == "done":
             for path in [f.path for f in step.files] + step.tracks:
-                try:
-                    self.state.files[path] = sha256(Path(path).read_bytes())
-                except OSError:
+                digest = hash_of(path)
+                if digest is None:
                     self.state.files.pop(path, None)
+                else:
+                    self.state.files[path] = digest
         self.state.record(self._key(step), status, step.fingerprint, elapsed, message)
 
     def _command(self, step: Step, command: Command) -> CommandResult:

@@ -44,6 +44,14 @@ def _make_parents(folder: Path, owner: str | None) -> None:
             os.chown(created, entry.pw_uid, entry.pw_gid)
 
 
+def hash_of(path: str) -> str | None:
+    """The sha256 of a file as it is now; None when it cannot be read (missing, a folder...)."""
+    try:
+        return sha256(Path(path).read_bytes())
+    except OSError:
+        return None
+
+
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, owner: str | None = None) -> None:
     """Replace ``path`` in one rename; readers see the old file or the new one, never a part."""
     _make_parents(path.parent, owner)

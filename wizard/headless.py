@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, TextIO
 
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from . import answers as answers_mod
 from . import preflight
 from .changes import describe_changes
@@ -20,7 +21,6 @@ from .state import StateError
 from .summary import summary_lines
 from .transcript import Transcript, new_log_path, strip_ansi
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class LinePrinter:

@@ -16,7 +16,7 @@ from . import certs, verify
 from .answers import Answers
 from .commands import Command
 from .facts import Facts, dpkg_interrupted, installed_packages
-from .files import Link, PlannedFile, sha256
+from .files import Link, PlannedFile, hash_of, sha256
 from .fingerprint import fingerprint
 from .render import render
 from .services import Services
@@ -293,7 +293,7 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
         # certbot --nginx edits the site after us: what it left is accepted while the inputs are the same.
         site_step.remember_inputs = True
         site_step.tracks = [site_path]
-        site_step.is_done = lambda: state_files.get(site_path) == _hash_of(site_path) and \
+        site_step.is_done = lambda: state_files.get(site_path) == hash_of(site_path) and \
             all(link.is_current() for link in links)
     steps.append(site_step)
 
@@ -302,13 +302,6 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
 
     steps.append(_verify_step(answers, primary))
     return Plan(answers, facts, steps)
-
-
-def _hash_of(path: str) -> str | None:
-    try:
-        return sha256(Path(path).read_bytes())
-    except OSError:
-        return None
 
 
 def _https_steps(answers: Answers, services: Services, site: Callable[[bool], PlannedFile], site_path: str,
@@ -336,7 +329,7 @@ def _https_steps(answers: Answers, services: Services, site: Callable[[bool], Pl
             commands=[cert_cmd], files=[hook], validate=[nginx_test], tracks=[site_path],
             inputs={"domains": answers.site.domains, "server": https.directory_url, "redirect": https.redirect},
             remember_inputs=True,
-            is_done=lambda: _cert_matches(answers) and state_files.get(site_path) == _hash_of(site_path)))
+            is_done=lambda: _cert_matches(answers) and state_files.get(site_path) == hash_of(site_path)))
     # certbot's dry run swaps Let's Encrypt for its staging server by itself; any other CA must be named.
     dry_run_server = [] if https.acme_server == "letsencrypt" else ["--server", https.directory_url]
     steps.append(Step(
