@@ -1,7 +1,10 @@
 """An apt-like flood: N lines of "Get:..." written in bursts, the way apt and dpkg flush their output.
 
-Prints its own wall time on stderr as "child-wall SECONDS", so the benchmark measures what the child
-experienced, whatever sits at the other end of its stdout.
+    python bench/flood.py LINES [PATH]     # to stdout, or to PATH (/dev/null: the bare baseline)
+
+Prints its own wall time on stderr as "child-wall SECONDS" (and appends that line to the file that
+$FLOOD_REPORT names, if set), so the benchmark measures what the child experienced, whatever sits at the
+other end of its output.
 """
 
 import os
@@ -10,6 +13,7 @@ import time
 
 started = time.monotonic()
 count = int(sys.argv[1])
+out = os.open(sys.argv[2], os.O_WRONLY) if len(sys.argv) > 2 else 1
 batch: list[str] = []
 for i in range(count):
     batch.append(f"Get:{i} http://deb.debian.org/debian bookworm/main arm64 libexample{i % 977} arm64 "
@@ -18,5 +22,9 @@ for i in range(count):
         data = "".join(batch).encode()
         batch.clear()
         while data:
-            data = data[os.write(1, data):]
-os.write(2, f"child-wall {time.monotonic() - started:.4f}\n".encode())
+            data = data[os.write(out, data):]
+report = f"child-wall {time.monotonic() - started:.4f}\n".encode()
+os.write(2, report)
+if os.environ.get("FLOOD_REPORT"):
+    with open(os.environ["FLOOD_REPORT"], "ab") as handle:
+        handle.write(report)

@@ -1,21 +1,25 @@
-"""Runs the flood through the wizard's real runner, headless (transcript + line printer), and reports.
+"""The flood through the wizard's real runner, headless (run log + line printer), paired with bare runs.
 
-Output, one JSON object: the child's own wall time, the wizard's CPU time and peak RSS.
+    python bench/flood_runner.py LINES ROUNDS
+
+Each round runs the flood twice through the same runner, in alternating order: once writing to /dev/null
+(the bare baseline) and once with its output going where the wizard puts it. Pairs taken back to back
+cancel most of this shared machine's drift. Prints one JSON object: the child's own wall times, the
+wizard's CPU time during the wizard's floods, its peak RSS.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from wizard.commands import Command, Privilege
-from wizard.events import Output
 from wizard.headless import LinePrinter
 from wizard.runner import PexpectRunner
 from wizard.transcript import Transcript
@@ -23,35 +27,47 @@ from wizard.transcript import Transcript
 FLOOD = str(Path(__file__).with_name("flood.py"))
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
-    lines = int(sys.argv[1])
+    lines, rounds = int(sys.argv[1]), int(sys.argv[2])
     folder = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     transcript = Transcript(folder / "run.log")
     printer = LinePrinter(io.StringIO(), verbose=False)
-    seen = {"bytes": 0}
 
     def emit(event: object) -> None:
         transcript(event)  # type: ignore[arg-type]
         printer(event)  # type: ignore[arg-type]
-        if isinstance(event, Output):
-            seen["bytes"] += len(event.text)
 
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.monotonic()
-    result = PexpectRunner(emit, privilege=Privilege(is_root=True)).run(
-        "flood", Command.of(sys.executable, FLOOD, str(lines), timeout=3600))
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_SELF)
+    runner = PexpectRunner(emit, privilege=Privilege(is_root=True), log=transcript)
+
+    def child_wall(*target: str) -> float:
+        result = runner.run("flood", Command.of(sys.executable, FLOOD, str(lines), *target, timeout=3600))
+        assert result.exit_code == 0, result.tail
+        return float(re.findall(r"child-wall ([0-9.]+)", result.tail)[-1])
+
+    bare: list[float] = []
+    wizard: list[float] = []
+    cpu = 0.0
+    for round_ in range(rounds):
+        for which in (("bare", "wizard") if round_ % 2 == 0 else ("wizard", "bare")):
+            if which == "bare":
+                bare.append(child_wall("/dev/null"))
+            else:
+                before = cpu_seconds()
+                wizard.append(child_wall())
+                cpu += cpu_seconds() - before
+                os.truncate(folder / "run.log", 0)  # one flood per log, as in a real run (no 2 GB writeback)
     transcript.close()
-    child = float(re.search(r"child-wall ([0-9.]+)", result.tail).group(1))  # type: ignore[union-attr]
     print(json.dumps({
-        "lines": lines, "exit": result.exit_code, "child_wall": child, "wall": wall,
-        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "maxrss_kb": after.ru_maxrss, "bytes": seen["bytes"],
+        "lines": lines, "bare": bare, "wizard": wizard, "cpu": cpu / rounds,
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "log_bytes": (folder / "run.log").stat().st_size,
     }))
-    for path in folder.iterdir():
-        path.unlink()
+    (folder / "run.log").unlink()
     folder.rmdir()
 
 

@@ -1,9 +1,13 @@
-"""The flood through the real TUI: the run screen, its batched Log pane, in the terminal it is given.
+"""The flood through the real TUI: the run screen and its batched Log pane, in the terminal it is given.
 
-Started by bench/run.py inside an 80x24 pty (which counts the bytes the app sends to the terminal).
-Writes one JSON object to the file named by its second argument: the child's own wall time, the app's CPU
-time and peak RSS, the run's start and end on the monotonic clock, and the largest backlog of output the
-pane had waiting at a flush.
+    python bench/flood_tui.py LINES ROUNDS RESULT_JSON
+
+Started by bench/run.py inside an 80x24 pty (which counts the bytes the app sends to the terminal). The
+plan is a short first step (the screen settles, as it has by the time apt runs in a real install), then
+ROUNDS pairs of steps in alternating order: the flood writing to /dev/null (the bare baseline, the app
+idle) and the flood whose output the pane follows. Writes one JSON object to RESULT_JSON: the child's own
+wall times; for each pane flood its start and end on the monotonic clock and the app's CPU time; the
+app's peak RSS; the largest backlog of output the pane had waiting at a flush.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from textual.events import Mount
+
+from screens import messages as m
 from screens.app import WizardApp
 from screens.finish import FinishScreen
 from screens.run import RunScreen
@@ -30,54 +37,90 @@ from wizard.state import State
 FLOOD = str(Path(__file__).with_name("flood.py"))
 
 
+def cpu_seconds() -> float:
+    """The app's CPU time (every thread: the screen and the engine's worker), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def flood_steps(lines: int, rounds: int) -> list[Step]:
+    def never() -> bool:
+        return False
+
+    steps = [Step("settle", "Let the screen settle", commands=[Command.of("sleep", "0.5")], is_done=never)]
+    for round_ in range(rounds):
+        bare = Step(f"bare-{round_}", f"Print {lines:,} lines to /dev/null",
+                    commands=[Command.of(sys.executable, FLOOD, str(lines), "/dev/null", timeout=3600)],
+                    is_done=never)
+        pane = Step(f"pane-{round_}", f"Print {lines:,} apt-like lines",
+                    commands=[Command.of(sys.executable, FLOOD, str(lines), timeout=3600)], is_done=never)
+        steps += [bare, pane] if round_ % 2 == 0 else [pane, bare]
+    return steps
+
+
 class FloodApp(WizardApp):
-    """The wizard's app, started straight on the run screen with one step: the flood."""
+    """The wizard's app, started straight on the run screen with the flood steps."""
 
     CSS_PATH = str(Path(sys.modules[WizardApp.__module__].__file__ or "").with_name("app.tcss"))
 
-    def __init__(self, lines: int, folder: Path) -> None:
+    def __init__(self, lines: int, rounds: int, folder: Path) -> None:
         super().__init__(facts=Facts(hostname="bench", systemd=False, cores=os.cpu_count() or 1),
                          state=State(folder / "state.json"), log_path=lambda: folder / "run.log",
                          saved_answers=folder / "answers.toml")
-        self.lines, self.folder = lines, folder
-        self.started = self.ended = 0.0
+        self.steps = flood_steps(lines, rounds)
+        self.folder = folder
+        self.windows: dict[str, list[float]] = {}  # pane step -> [start, end, cpu at start, cpu at end]
         self.backlog = 0
 
-    def on_mount(self) -> None:
+    def on_mount(self, event: Mount) -> None:
+        event.prevent_default()  # the wizard's own on_mount would push the welcome screen over the run
         answers = Answers(site=SiteAnswers(domains=["flood.test"]), https=HttpsAnswers(enabled=False))
-        step = Step("flood", f"Print {self.lines:,} apt-like lines",
-                    commands=[Command.of(sys.executable, FLOOD, str(self.lines), timeout=3600)],
-                    is_done=lambda: False)
-        session = Session(answers, self.facts, self.state, Plan(answers, self.facts, [step]))  # type: ignore[arg-type]
-        self.started = time.monotonic()
-        self.install(session)
-        self.set_interval(0.05, self._watch)
+        self.install(Session(answers, self.facts, self.state, Plan(answers, self.facts, self.steps)))  # type: ignore[arg-type]
+        self.set_interval(0.02, self._watch)
 
     def _watch(self) -> None:
         screen = self.screen
         if isinstance(screen, RunScreen):
             waiting = sum(len(chunk) for chunks in screen._pending.values() for chunk in chunks)
             self.backlog = max(self.backlog, waiting)
-        if isinstance(screen, FinishScreen) and not self.ended:
-            self.ended = time.monotonic()
+        if isinstance(screen, FinishScreen):
             self.exit()
+
+    # The run screen's messages bubble up to the app once the screen has handled them.
+
+    def on_step_started(self, message: m.StepStarted) -> None:
+        if message.event.step_id.startswith("pane-"):
+            self.windows[message.event.step_id] = [time.monotonic(), 0.0, cpu_seconds(), 0.0]
+
+    def on_step_finished(self, message: m.StepFinished) -> None:
+        window = self.windows.get(message.event.step_id)
+        if window is not None:
+            window[1], window[3] = time.monotonic(), cpu_seconds()
+            os.truncate(self.folder / "run.log", 0)  # one flood per log, as in a real run (no 2 GB writeback)
 
 
 def main() -> None:
-    lines, result_path = int(sys.argv[1]), Path(sys.argv[2])
+    lines, rounds, result_path = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     folder = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     os.environ["PISERVER_WIZARD_STATE_DIR"] = str(folder / "state")
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    app = FloodApp(lines, folder)
+    os.environ["FLOOD_REPORT"] = str(folder / "walls")  # the floods' own times, in the order they ran
+    app = FloodApp(lines, rounds, folder)
     app.run()
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    log = (folder / "run.log").read_text(errors="replace")
-    child = float(re.findall(r"child-wall ([0-9.]+)", log)[-1])
+    walls = [float(wall) for wall in re.findall(r"child-wall ([0-9.]+)", (folder / "walls").read_text())]
+    flood_ids = [step.id for step in app.steps if step.id != "settle"]
+    by_step = dict(zip(flood_ids, walls))
+    windows = [app.windows.get(f"pane-{r}", [0.0, 0.0, 0.0, 0.0]) for r in range(rounds)]
     result_path.write_text(json.dumps({
-        "lines": lines, "child_wall": child, "started": app.started, "ended": app.ended,
-        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "maxrss_kb": after.ru_maxrss, "max_backlog_bytes": app.backlog, "log_bytes": len(log),
+        "lines": lines, "bare": [by_step[f"bare-{r}"] for r in range(rounds)],
+        "wizard": [by_step[f"pane-{r}"] for r in range(rounds)],
+        "windows": [window[:2] for window in windows],
+        "cpu": sum(window[3] - window[2] for window in windows) / rounds,
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "max_backlog_bytes": app.backlog,
+        "log_bytes": (folder / "run.log").stat().st_size,
     }))
+    for path in sorted(folder.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    folder.rmdir()
 
 
 if __name__ == "__main__":

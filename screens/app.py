@@ -17,7 +17,7 @@ from wizard import EXIT_OK
 from wizard.answers import SECTIONS, Answers
 from wizard.events import Listener, Prompter
 from wizard.facts import Facts, probe
-from wizard.runner import PexpectRunner, Runner
+from wizard.runner import CommandLog, PexpectRunner, Runner
 from wizard.session import SAVED_ANSWERS, Session
 from wizard.state import State, state_dir
 from wizard.transcript import new_log_path
@@ -25,12 +25,12 @@ from wizard.transcript import new_log_path
 from .draft import Draft
 
 SessionFactory = Callable[[Answers, Facts], Session]
-RunnerFactory = Callable[[Listener, Prompter], Runner]
+RunnerFactory = Callable[[Listener, Prompter, CommandLog], Runner]
 
 
-def default_runner(emit: Listener, prompter: Prompter) -> Runner:
+def default_runner(emit: Listener, prompter: Prompter, log: CommandLog) -> Runner:
     # interactive: a person is there to answer a question nobody foresaw, so the runner never gives up on it.
-    return PexpectRunner(emit, prompter, interactive=True)
+    return PexpectRunner(emit, prompter, interactive=True, log=log)
 
 
 class WizardApp(App[int]):

@@ -10,14 +10,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
-from .output import MAX_LINES
+from .output import MAX_LINES, clean
 from .widgets import TitleBar
 
 
 def tail_of(path: Path, count: int = MAX_LINES) -> list[str]:
+    """The last lines, cleaned: commands write into the log as they print (colours, progress bars)."""
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:
-            return list(deque((line.rstrip("\n") for line in handle), maxlen=count))
+            last = deque((line.rstrip("\n") for line in handle), maxlen=count)
+        return [clean(line) for line in last]
     except OSError as error:
         return [f"cannot read {path}: {error.strerror or error}"]
 

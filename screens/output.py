@@ -70,3 +70,12 @@ def last_lines(text: str, count: int) -> str:
     if text.count("\n") <= count:
         return text
     return "\n".join(text.split("\n")[-count - 1:])
+
+
+def size_text(count: int) -> str:
+    """A byte count as a person reads it: 812 bytes, 64 KB, 12.3 MB."""
+    if count < 1000:
+        return f"{count} bytes"
+    if count < 1000 ** 2:
+        return f"{count / 1000:.0f} KB"
+    return f"{count / 1000 ** 2:.1f} MB"

@@ -1,9 +1,10 @@
 """Run: the steps with their state and time, overall progress, the live output pane, prompts, failures.
 
-The engine runs in a thread worker. Its listener writes the transcript (the whole output, to the log file)
-and posts one typed message per event; nothing in the worker touches a widget. Output messages only fill
-a buffer: a timer flushes it to the ``Log`` every 0.1 s, cut to the last ``MAX_LINES`` lines, so a flood
-from apt costs one widget update per tick, never one per line.
+The engine runs in a thread worker. The commands write their output into the run log themselves; the
+runner reads it back, and the worker's listener adds the wizard's own lines to the log and posts one typed
+message per event; nothing in the worker touches a widget. Output messages only fill a buffer: a timer
+flushes it to the ``Log`` every 0.1 s, cut to the last ``MAX_LINES`` lines, so a flood from apt costs one
+widget update per tick, never one per line, and never slows apt (it does not wait for the screen).
 
 sudo's password: the runner calls the prompter from the worker thread; the prompter shows
 :class:`PasswordScreen` on the app's thread (``call_from_thread`` + ``push_screen`` with a callback) and
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +37,11 @@ from wizard.transcript import Transcript
 
 from . import messages as m
 from .widgets import TitleBar
-from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines
+from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines, size_text
 
 FLUSH_SECONDS = float(os.environ.get("PISERVER_WIZARD_FLUSH_SECONDS", "0.1"))
 PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes
 FLOOD_LINES = 200  # lines a flush adds to the followed pane at most
-SWITCH_INTERVAL = float(os.environ.get("PISERVER_WIZARD_SWITCH_INTERVAL", "0.001"))
 GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}
 WORDS = {"waiting": "waiting", "running": "running", "done": "done", "skipped": "already done",
          "passed": "skipped", "failed": "FAILED"}
@@ -127,12 +126,13 @@ class RunScreen(Screen):
         self._pending: dict[str, list[str]] = {}
         self._pending_size: dict[str, int] = {}
         self._pending_cut: set[str] = set()
+        self._pending_skipped: dict[str, int] = {}
         self._partial_shown = ""
         self._transcript: Transcript | None = None
         self._lock: RunLock | None = None
         self._quitting = False
         self._password_done: threading.Event | None = None
-        self.runner = None  # made on mount, by the app's runner factory
+        self.runner = None  # made by the app's runner factory once the run log is open
 
     # Layout
 
@@ -158,7 +158,6 @@ class RunScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.runner = self.app.runner_factory(self._emit, self._ask_password)
         self.query_one("#prompt-row").display = False
         self.query_one("#failure").display = False
         self.set_interval(FLUSH_SECONDS, self._flush, name="flush-output")
@@ -171,12 +170,6 @@ class RunScreen(Screen):
         except (LockedError, OSError) as error:
             self._lock = None
             self._crash(str(error))
-            return
-        try:
-            self.log_path = self.app.log_path()
-            self._transcript = Transcript(self.log_path)
-        except OSError as error:
-            self._crash(f"cannot open the run log {self.log_path}: {error.strerror or error}")
             return
         self._start(None, remember=True)
 
@@ -193,7 +186,22 @@ class RunScreen(Screen):
 
     # The worker and its listener (both run in the worker's thread)
 
+    def _open_log(self) -> bool:
+        """The run log the commands write into, and the runner that hands them it (once per screen)."""
+        if self._transcript is None:
+            try:
+                self.log_path = self.app.log_path()
+                self._transcript = Transcript(self.log_path)
+            except OSError as error:
+                self._crash(f"cannot open the run log {self.log_path}: {error.strerror or error}")
+                return False
+        if self.runner is None:
+            self.runner = self.app.runner_factory(self._emit, self._ask_password, self._transcript)
+        return True
+
     def _start(self, start_at: str | None, remember: bool = False) -> None:
+        if not self._open_log():
+            return
         self.running = True
         self.failed = None
         self.crashed = ""
@@ -203,9 +211,6 @@ class RunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def _run_engine(self, start_at: str | None, remember: bool) -> None:
-        # The runner thread must get the interpreter within a millisecond while the screen repaints, or
-        # its 1 MiB pipe fills during a flood and the command itself (apt) waits on us.
-        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             if remember:
                 self.post_message(m.AnswersSaved(self.session.remember_answers(None)))
@@ -277,6 +282,9 @@ class RunScreen(Screen):
 
     def on_output(self, message: m.Output) -> None:
         step_id, text = message.event.step_id, message.event.text
+        if message.event.skipped:  # the runner passed over part of a flood: the line in progress ended
+            self._pending_skipped[step_id] = self._pending_skipped.get(step_id, 0) + message.event.skipped
+            self._pending_cut.add(step_id)
         chunks = self._pending.setdefault(step_id, [])
         chunks.append(text)
         size = self._pending_size.get(step_id, 0) + len(text)
@@ -408,6 +416,7 @@ class RunScreen(Screen):
             return
         pending, self._pending = self._pending, {}
         was_cut, self._pending_cut = self._pending_cut, set()
+        skipped_bytes, self._pending_skipped = self._pending_skipped, {}
         self._pending_size = {}
         log = self.query_one("#output", Log)
         for step_id, chunks in pending.items():
@@ -416,15 +425,20 @@ class RunScreen(Screen):
                 continue
             raw, cut = cut_to_last_lines("".join(chunks), MAX_LINES)
             cut = cut or step_id in was_cut
-            completed = view.output.feed(clean(raw), cut)
+            text = clean(raw)
+            gap = skipped_bytes.get(step_id, 0)
+            if gap:  # the step's history says where it has a hole; the log file has no holes
+                text = f"… {size_text(gap)} more output, not read back (the log file has it all) …\n" + text
+            completed = view.output.feed(text, cut)
             if step_id == self.shown:
                 # write_lines: one refresh for the batch (Log.write refreshes line by line: 40 ms per 2000).
                 # A flood sends more per tick than anyone reads: the pane gets the newest FLOOD_LINES and a
                 # note; the step keeps its last MAX_LINES (reopen it to scroll them), the log file all.
-                flooding = len(completed) > FLOOD_LINES
-                if flooding:
-                    skipped = len(completed) - FLOOD_LINES
-                    completed = [f"… {skipped:,} more lines (selecting the step shows the last {MAX_LINES:,}; "
+                flooding = len(completed) > FLOOD_LINES or bool(gap)
+                if len(completed) > FLOOD_LINES:
+                    hidden = len(completed) - FLOOD_LINES
+                    more = f"{hidden:,} more lines" + (f" and {size_text(gap)} more output" if gap else "")
+                    completed = [f"… {more} (selecting the step shows the last {MAX_LINES:,}; "
                                  "the log file has them all) …", *completed[-FLOOD_LINES:]]
                 log.write_lines([line or " " for line in completed])
                 if not flooding:  # mid-flood the unfinished line is just where a chunk happened to end

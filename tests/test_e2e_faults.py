@@ -59,7 +59,20 @@ def _fresh(as_root: None) -> None:
         forget_app(name)
 
 
-def test_nginx_t_failure_puts_the_old_site_back(wizard_bin: str, tmp_path: Path) -> None:
+@pytest.fixture()
+def neighbour_site() -> object:
+    """Another site on port 80, as on any Pi that serves more than one: nginx only builds its server-name
+    hash (where a long name overflows a bucket) when two server blocks share an address and port. On a
+    fresh machine the wizard's site is the only one there, and nginx -t would accept the long name."""
+    site = Path("/etc/nginx/sites-enabled/zz-piserver-test-neighbour")
+    site.write_text("server {\n    listen 80;\n    server_name neighbour.test;\n    return 204;\n}\n")
+    subprocess.run(["service", "nginx", "reload"], capture_output=True, timeout=60)
+    yield site
+    site.unlink()
+    subprocess.run(["service", "nginx", "reload"], capture_output=True, timeout=60)
+
+
+def test_nginx_t_failure_puts_the_old_site_back(wizard_bin: str, tmp_path: Path, neighbour_site: Path) -> None:
     answers = tmp_path / "a.toml"
     answers.write_text(answers_text("faulty", ["ok.faulty.test"], 4810))
     assert run(wizard_bin, answers).returncode == 0

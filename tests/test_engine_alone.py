@@ -44,3 +44,17 @@ def test_the_wheel_carries_the_templates() -> None:
 def test_version_of_the_console_script(wizard_bin: str) -> None:
     out = subprocess.run([wizard_bin, "--version"], capture_output=True, text=True, check=True).stdout
     assert out.startswith("piserver-wizard ")
+
+
+def test_check_loads_only_what_validation_needs() -> None:
+    """--check must start about as fast as the interpreter: no typing (tomllib's import of it cost a third of
+    the budget), no dataclasses, pathlib or socket, none of the engine's libraries. Modules, not seconds:
+    the timings themselves live in bench/run.py."""
+    code = ("import sys\nfrom wizard.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', ' '.join(sorted(sys.modules)))"
+            % ["--answers", str(REPO / "examples" / "answers.toml"), "--check"])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/").stdout
+    loaded = set(out.split("LOADED", 1)[1].split())
+    heavy = {"typing", "dataclasses", "pathlib", "socket", "subprocess", "string", "tomllib", "tomlkit", "jinja2",
+             "pexpect", "textual", "wizard.answers", "wizard.engine"}
+    assert "tomli" in loaded and not heavy & loaded, sorted(heavy & loaded)

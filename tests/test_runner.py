@@ -159,3 +159,122 @@ def test_privilege_wraps_without_a_shell() -> None:
                                                      "pip", "install", "flask"]
     argv = Privilege(is_root=False).argv(Command.of("nginx", "-t"))
     assert argv[0] == "sudo" and argv[-3:] == ["--", "nginx", "-t"]
+
+
+# The command writes into the run log itself; the runner reads it back.
+
+def test_output_goes_into_the_run_log_once_in_order(tmp_path: Path) -> None:
+    from wizard.events import CommandStarted, StepFinished
+    from wizard.transcript import Transcript
+
+    log = tmp_path / "run.log"
+    transcript = Transcript(log)
+    seen: list[object] = []
+
+    def emit(event: object) -> None:
+        transcript(event)  # type: ignore[arg-type]
+        seen.append(event)
+
+    run = runner(emit, log=transcript)  # type: ignore[arg-type]
+    emit(CommandStarted("s", "prog"))
+    prog = script(tmp_path, """
+        import sys
+        print("to stdout", flush=True)
+        print("to stderr", file=sys.stderr, flush=True)
+        print("the end")
+    """)
+    assert run.run("s", Command.of(sys.executable, prog)).exit_code == 0
+    emit(StepFinished("s", "done", 0.1))
+    transcript.close()
+    text = log.read_text()
+    assert text.count("to stdout") == text.count("to stderr") == text.count("the end") == 1
+    assert text.index("$ prog") < text.index("to stdout") < text.index("the end") < text.index("--- s done")
+    outputs = [e for e in seen if isinstance(e, Output)]
+    assert outputs and all(e.logged for e in outputs)
+    assert "the end" in "".join(e.text for e in outputs)
+
+
+def test_the_command_never_waits_for_the_wizard(tmp_path: Path) -> None:
+    """A listener stuck on the first chunk until the command has written all of its 48 MB: a pipe would
+    fill (1 MiB, 16 MiB for root at most) and the command would wait forever; into the log it runs on."""
+    from wizard.transcript import Transcript
+
+    finished = tmp_path / "finished"
+    prog = script(tmp_path, f"""
+        import os
+        line = b"x" * 99 + b"\\n"
+        for _ in range(480):
+            os.write(1, line * 1000)
+        open({str(finished)!r}, "w").write("all written")
+    """)
+    transcript = Transcript(tmp_path / "run.log")
+    outputs: list[Output] = []
+
+    def stuck(event: object) -> None:
+        if isinstance(event, Output):
+            if not outputs:
+                deadline = __import__("time").monotonic() + 120
+                while not finished.exists() and __import__("time").monotonic() < deadline:
+                    threading.Event().wait(0.05)
+            outputs.append(event)
+
+    result = runner(stuck, log=transcript).run("s", Command.of(sys.executable, prog))  # type: ignore[arg-type]
+    transcript.close()
+    assert finished.read_text() == "all written" and result.exit_code == 0
+    assert (tmp_path / "run.log").stat().st_size == 48_000_000
+    # What was handed on is bounded: the newest part of each poll, and the last lines whole at the end.
+    assert sum(len(e.text) for e in outputs) < 2_000_000
+    assert sum(e.skipped for e in outputs) > 40_000_000
+    assert result.tail.splitlines()[-1] == "x" * 99
+
+
+def test_follow_all_hands_on_every_byte(tmp_path: Path) -> None:
+    """--verbose: every line reaches the listener, in order, however fast the command writes."""
+    from wizard.transcript import Transcript
+
+    prog = script(tmp_path, """
+        import sys
+        sys.stdout.writelines(f"line {i}\\n" for i in range(300000))
+    """)
+    transcript = Transcript(tmp_path / "run.log")
+    emit = Collect()
+    result = runner(emit, log=transcript, follow_all=True).run("s", Command.of(sys.executable, prog))
+    transcript.close()
+    assert result.exit_code == 0
+    lines = emit.text.splitlines()
+    assert len(lines) == 300000 and lines[0] == "line 0" and lines[-1] == "line 299999"
+    assert not any(e.skipped for e in emit.events if isinstance(e, Output))
+
+
+def test_a_note_during_a_command_waits_until_it_has_ended(tmp_path: Path) -> None:
+    """The wizard's own lines never land inside a command's output (where the runner reads it back)."""
+    from wizard.events import CommandStarted, StepFinished
+    from wizard.transcript import Transcript
+
+    log = tmp_path / "run.log"
+    transcript = Transcript(log)
+    transcript(CommandStarted("s", "prog"))
+    with open(log, "a") as command_output:  # what a command writes through its own descriptor
+        command_output.write("half a line, then ")
+        command_output.flush()
+        transcript(PromptNeeded("s", "Continue? [Y/n]"))
+        transcript(Output("s", "a check's result\n"))
+        command_output.write("the rest of it\n")
+    transcript(StepFinished("s", "done", 1.0))
+    transcript.close()
+    text = log.read_text()
+    assert "half a line, then the rest of it\n" in text
+    assert text.index("the rest of it") < text.index("(the command asks: Continue? [Y/n])") \
+        < text.index("a check's result") < text.index("--- s done")
+
+
+def test_without_a_run_log_the_output_still_arrives(tmp_path: Path) -> None:
+    """A runner given no log uses a nameless file per command: nothing is left behind in /tmp."""
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    emit = Collect()
+    result = runner(emit).run("s", Command.of("sh", "-c", "echo one; echo two >&2"))
+    assert result.exit_code == 0 and emit.text.split() == ["one", "two"]
+    assert not any(isinstance(e, Output) and e.logged for e in emit.events)
+    assert set(Path(tempfile.gettempdir()).iterdir()) == before

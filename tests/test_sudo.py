@@ -48,12 +48,14 @@ def test_password_reaches_sudo_and_no_log(sudoer: str, tmp_path: Path) -> None:
 
     # As the sudoer, the way the wizard runs when started by a normal user: sudo -p PROMPT -- argv.
     argv = ["runuser", "-u", sudoer, "--", "sudo", "-k", "-p", SUDO_PROMPT, "--", "id", "-u"]
-    result = PexpectRunner(emit, prompter=prompter, privilege=Privilege(is_root=True)).run("s", Command.of(*argv))
+    result = PexpectRunner(emit, prompter=prompter, privilege=Privilege(is_root=True),
+                           log=transcript).run("s", Command.of(*argv))
     transcript.close()
     assert result.exit_code == 0 and asked == [True]
     assert "0" in "".join(seen).split()
     for text in ("".join(seen), result.tail, log.read_text()):
         assert PASSWORD not in text
+    assert "[piserver-wizard] sudo password for" in log.read_text()  # the prompt, from the terminal, is logged
 
 
 def test_a_wrong_password_then_no_answer_stops_cleanly(sudoer: str) -> None:

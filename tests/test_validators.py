@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
-import tomllib
+import tomli
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -529,7 +529,7 @@ def test_cross_check_directory_in_another_users_home(monkeypatch):
 
 
 def test_from_mapping_raises_the_first_cross_check_problem():
-    data = tomllib.loads(EXAMPLE.read_text())
+    data = tomli.loads(EXAMPLE.read_text())
     data["https"]["agree_tos"] = False
     with pytest.raises(AnswersError) as caught:
         from_mapping(data, "x.toml")
@@ -540,7 +540,7 @@ def test_from_mapping_raises_the_first_cross_check_problem():
 # --- unknown keys and sections: "did you mean" --------------------------------------------------------------
 
 def example_data() -> dict:
-    return tomllib.loads(EXAMPLE.read_text())
+    return tomli.loads(EXAMPLE.read_text())
 
 
 @pytest.mark.parametrize("section, wrong, hint", [

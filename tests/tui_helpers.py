@@ -14,7 +14,7 @@ from wizard.events import Listener, Output, Prompter, RunFinished, StepFinished,
 from wizard.facts import Facts
 from wizard.files import PlannedFile
 from wizard.plan import Plan, Step
-from wizard.runner import PexpectRunner
+from wizard.runner import CommandLog, PexpectRunner
 from wizard.session import Session
 from wizard.state import State
 
@@ -91,10 +91,10 @@ def session_factory(tmp: Path, steps: Callable[[Path], list[Step]] = harmless_st
     return make
 
 
-def root_runner(emit: Listener, prompter: Prompter) -> PexpectRunner:
+def root_runner(emit: Listener, prompter: Prompter, log: CommandLog) -> PexpectRunner:
     # quiet_prompt_after short so the unforeseen-prompt path is quick to test; commands run directly.
     return PexpectRunner(emit, prompter, interactive=True, privilege=Privilege(is_root=True),
-                         quiet_prompt_after=0.5)
+                         quiet_prompt_after=0.5, log=log)
 
 
 # Snapshots: a scripted engine with fixed events (no clocks, no real commands).
@@ -145,7 +145,7 @@ class ScriptedSession(Session):
 class NullRunner:
     dry = False
 
-    def __init__(self, emit=None, prompter=None) -> None:
+    def __init__(self, emit=None, prompter=None, log=None) -> None:
         pass
 
     def send_input(self, text: str) -> None:

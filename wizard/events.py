@@ -27,10 +27,18 @@ class CommandStarted:
 
 @dataclass(frozen=True)
 class Output:
-    """A chunk of a command's output as it came from the pty (may hold ANSI codes and partial lines)."""
+    """A chunk of output (may hold ANSI codes and partial lines).
+
+    A command writes its output straight into the run's log file and the runner reads it back for the
+    front ends: ``logged`` says this text is in that file already (the transcript must not add it again),
+    and ``skipped`` counts the bytes before it that were not read back because the command wrote faster
+    than anyone can read (a pane shows the newest lines; the log file has them all).
+    """
 
     step_id: str
     text: str
+    skipped: int = 0
+    logged: bool = False
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def _run(path: Path, answers: answers_mod.Answers, verbose: bool, force: bool, o
         print(f"  change: {change}", file=out)
     try:
         session.remember_answers(path)
-        result = session.engine(PexpectRunner(emit), emit).run()
+        result = session.engine(PexpectRunner(emit, log=transcript, follow_all=verbose), emit).run()
     except StateError as error:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_FAILED

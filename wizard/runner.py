@@ -1,8 +1,9 @@
 """Running commands: the real pexpect runner and the dry-run runner that stands in for it.
 
-Each command gets its own pty, because apt, pip and certbot behave differently (and buffer differently)
-without one, and because sudo only asks for a password on a terminal. Output is handed on in chunks as it
-arrives, never accumulated, so a million lines of apt cost the same memory as ten.
+Each command gets its own pty as its terminal, because sudo only asks for a password on a terminal, and
+writes its output straight into the run log, because a file never makes a writer wait. Output is read back
+and handed on in chunks as it arrives, never accumulated, so a million lines of apt cost the same memory
+as ten; during a flood only the newest part of each poll is read back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from .commands import SUDO_PROMPT, Command, Privilege
 from .events import Listener, Output, Prompt, PromptNeeded, Prompter
 from .files import FileTransaction, Link, PlannedFile
+from .transcript import write_all
 
 if TYPE_CHECKING:
     import pexpect
@@ -74,37 +76,93 @@ class Runner(Protocol):
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]: ...
 
 
-PIPE_SIZES = (16 << 20, 1 << 20)  # root may pass /proc/sys/fs/pipe-max-size (1 MiB); others get that
+POLL_SECONDS = 0.1  # how often the log is read back while a command runs (the pty wakes us at once)
+SHOW_BYTES = 64 << 10  # read back per poll at most: far more than a pane shows in that time
+TAIL_BYTES = 256 << 10  # read back when a command ends: its last lines whole (a step keeps 2,000)
+FOLLOW_BYTES = 1 << 20  # read back per turn when every byte is wanted (--verbose)
 
 
-def _widen(pipe_fd: int) -> None:
-    """A wide pipe lets a burst of output land while we are busy (the transcript, the TUI repainting):
-    the command never waits on us. The kernel only uses the pages a burst really fills."""
-    for size in PIPE_SIZES:
-        try:
-            fcntl.fcntl(pipe_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
-            return
-        except OSError:
-            continue  # capped lower: the default 64 KiB still works
+class CommandLog(Protocol):
+    """Where commands write their output: a file open for appending, and a descriptor to read it back."""
+
+    append_fd: int
+    read_fd: int
 
 
-def _spawn_with_output_pipe(argv: list[str], env: dict[str, str], dimensions: tuple[int, int],
-                            write_end: int) -> "pexpect.spawn":
-    """pexpect's spawn (own session, the pty as controlling terminal), with stdout/stderr on a pipe."""
+class _ScratchLog:
+    """A nameless file for the output when the caller keeps no run log (a one-off command, a test)."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="piserver-wizard-output-")
+        os.unlink(name)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+        self.append_fd = self.read_fd = fd
+
+    def close(self) -> None:
+        os.close(self.append_fd)
+
+
+class _LogReader:
+    """Reads a command's output back from the log as it grows, from where the command started.
+
+    Only the newest ``SHOW_BYTES`` of a poll are read (cut at a line start), unless every byte is wanted:
+    a flood costs the wizard what it shows, not what the command wrote. The log file keeps it all.
+    """
+
+    def __init__(self, fd: int, follow_all: bool) -> None:
+        import codecs
+
+        self.fd, self.follow_all = fd, follow_all
+        self.offset = os.fstat(fd).st_size
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.behind = False  # follow_all: more is waiting than one turn reads
+
+    def read(self, final: bool) -> tuple[str, int]:
+        """New text, and how many bytes before it were passed over. ``final``: the command has ended."""
+        size = os.fstat(self.fd).st_size
+        new = size - self.offset
+        self.behind = False
+        if new <= 0:
+            return (self._decoder.decode(b"", final=True) if final else ""), 0
+        skipped = 0
+        if self.follow_all:
+            data = os.pread(self.fd, min(new, FOLLOW_BYTES), self.offset)
+            self.behind = len(data) < new
+        else:
+            limit = TAIL_BYTES if final else SHOW_BYTES
+            if new <= limit:
+                data = os.pread(self.fd, new, self.offset)
+            else:
+                data = os.pread(self.fd, limit, size - limit)
+                start = data.find(b"\n") + 1  # a whole line first (and never half a UTF-8 character)
+                if 0 < start < len(data):
+                    data = data[start:]
+                skipped = new - len(data)
+                self._decoder.reset()
+        self.offset += skipped + len(data)
+        return self._decoder.decode(data, final=final and not self.behind), skipped
+
+
+def _spawn_with_output_to(argv: list[str], env: dict[str, str], dimensions: tuple[int, int],
+                          output_fd: int) -> "pexpect.spawn":
+    """pexpect's spawn (own session, the pty as controlling terminal), with stdout/stderr on ``output_fd``."""
     import pexpect
 
     class Spawn(pexpect.spawn):  # type: ignore[misc]
         def _spawnpty(self, args: list[str], **kwargs: object) -> object:
-            kwargs["pass_fds"] = (write_end,)
+            kwargs["pass_fds"] = (output_fd,)
             return super()._spawnpty(args, **kwargs)
 
-    def to_pipe() -> None:
-        os.dup2(write_end, 1)
-        os.dup2(write_end, 2)
-        os.close(write_end)
+    def to_log() -> None:
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        if output_fd > 2:
+            os.close(output_fd)
 
     return Spawn(argv[0], argv[1:], env=env, echo=False, dimensions=dimensions, timeout=None,
-                 preexec_fn=to_pipe)
+                 preexec_fn=to_log)
 
 
 def _generate_secret() -> str:
@@ -124,6 +182,8 @@ class PexpectRunner:
     quiet_prompt_after: float = 4.0  # seconds of silence after a question before we call it a prompt
     give_up_after: float = 60.0  # headless: how long an unanswered question may wait before we stop it
     dimensions: tuple[int, int] = (24, 132)
+    log: CommandLog | None = None  # the run log commands write into; None: a nameless file per command
+    follow_all: bool = False  # hand on every byte of output (--verbose), not just the newest of a flood
     dry: bool = False
     _input: "queue.Queue[str]" = field(default_factory=queue.Queue)
     _cancel: bool = False
@@ -145,65 +205,64 @@ class PexpectRunner:
     def run(self, step_id: str, command: Command) -> CommandResult:
         argv = self.privilege.argv(command)
         started = time.monotonic()
-        read_end, write_end = os.pipe()
-        _widen(read_end)
+        scratch = _ScratchLog() if self.log is None else None
+        log = self.log or scratch
+        assert log is not None
         try:
-            child = _spawn_with_output_pipe(argv, self._environment(), self.dimensions, write_end)
+            reader = _LogReader(log.read_fd, self.follow_all)
+            child = _spawn_with_output_to(argv, self._environment(), self.dimensions, log.append_fd)
+            self._cancel = False
+            try:
+                return self._pump(step_id, command, child, log, reader, started)
+            finally:
+                if child.isalive():
+                    self._stop(child)
+                child.close()
         finally:
-            os.close(write_end)
-        self._cancel = False
-        try:
-            return self._pump(step_id, command, child, read_end, started)
-        finally:
-            os.close(read_end)
-            if child.isalive():
-                self._stop(child)
-            child.close()
+            if scratch is not None:
+                scratch.close()
 
-    def _pump(self, step_id: str, command: Command, child: "pexpect.spawn", out_fd: int,
-              started: float) -> CommandResult:
-        """Read the output pipe and the terminal until the command is done, answering what asks.
+    def _pump(self, step_id: str, command: Command, child: "pexpect.spawn", log: CommandLog,
+              reader: _LogReader, started: float) -> CommandResult:
+        """Follow the command's output in the log and its terminal until it ends, answering what asks.
 
-        Output (stdout and stderr) comes through a pipe: a pty moves a flood of lines at half the speed
-        and would slow apt itself. The pty stays the command's terminal, so sudo's password prompt and
-        anything else that talks to /dev/tty reach us, and programs still find a terminal on stdin.
+        The command writes stdout and stderr straight into the log file, so it never waits for us: a
+        pipe makes a flood of output wait on its reader (even ``cat``), and a pty halves its speed. The
+        pty stays the command's terminal, so sudo's password prompt and anything else that talks to
+        /dev/tty reach us; what comes that way is added to the log too, and read back with the rest.
         """
-        import codecs
-
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
         tty_fd = child.child_fd
+        tty_open = True
         tail = ""
         last_output = started
         asked_at: float | None = None
         gave_up = ""
         timed_out = False
-        out_open, tty_open = True, True
-        exited_at: float | None = None
-        while out_open or tty_open:
-            watched = [fd for fd, is_open in ((out_fd, out_open), (tty_fd, tty_open)) if is_open]
-            ready, _, _ = select.select(watched, [], [], 0.2)
-            now = time.monotonic()
-            chunk = ""
-            for fd in ready:
+        logged = self.log is not None
+        ended_at: float | None = None
+        while True:
+            ended = not child.isalive()  # first: whatever it wrote before it ended is in the file now
+            wait = 0.0 if ended or reader.behind else POLL_SECONDS
+            ready, _, _ = select.select([tty_fd] if tty_open else [], [], [], wait)
+            if ready:
                 try:
-                    data = os.read(fd, 1 << 20)
+                    data = os.read(tty_fd, 1 << 16)
                 except OSError:  # EIO: the terminal's last user closed it
                     data = b""
-                if not data:
-                    if fd == out_fd:
-                        out_open = False
-                    else:
-                        tty_open = False
-                    continue
-                chunk += decoder.decode(data) if fd == out_fd else data.decode("utf-8", "replace")
+                if data:
+                    write_all(log.append_fd, data)
+                else:
+                    tty_open = False
+            chunk, skipped = reader.read(final=ended)
+            now = time.monotonic()
             if self._cancel:
                 gave_up = "cancelled"
                 break
             if now - started > command.timeout:
                 timed_out = True
                 break
-            if chunk:
-                self.emit(Output(step_id, chunk))
+            if chunk or skipped:
+                self.emit(Output(step_id, chunk, skipped, logged))
                 tail = (tail + chunk)[-TAIL_CHARS:]
                 last_output = now
                 asked_at = None
@@ -215,12 +274,12 @@ class PexpectRunner:
                     child.sendline(answer)
                     del answer
                     tail += "\n"
-                continue
-            if not child.isalive():
-                # Done; a daemon it started may still hold the pipe: stop listening shortly after.
-                exited_at = exited_at or now
-                if now - exited_at > 0.5:
-                    break
+            if ended:
+                ended_at = ended_at or now
+                if reader.behind or (ready and now - ended_at < 0.5):
+                    continue  # more to hand on: what it wrote last, or its terminal's last words
+                break
+            if chunk or skipped:
                 continue
             while not self._input.empty():
                 child.sendline(self._input.get_nowait())
@@ -234,12 +293,7 @@ class PexpectRunner:
             if asked_at is not None and not self.interactive and now - asked_at > self.give_up_after:
                 gave_up = f"the command waited for input nobody could give: {line.strip()!r}"
                 break
-        rest = decoder.decode(b"", final=True)
-        if rest:
-            self.emit(Output(step_id, rest))
-            tail = (tail + rest)[-TAIL_CHARS:]
-        if not (timed_out or gave_up):
-            # Its output is closed, so it is ending: give it the moment it needs to exit by itself.
+        if child.isalive() and not (timed_out or gave_up):
             deadline = time.monotonic() + 10.0
             while child.isalive() and time.monotonic() < deadline:
                 time.sleep(0.01)

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import pwd
 import stat
-import tomllib
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+
+import tomli  # the stdlib's tomllib, as its upstream ships it now: it imports neither typing nor string
 
 from . import validators as v
 from .validators import Invalid
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # only for type checkers: typing costs a Pi Zero tens of milliseconds to import
+    from typing import Any, Callable, Sequence
 
 
 class AnswersError(Exception):
@@ -82,9 +86,6 @@ FIELDS: tuple[Field, ...] = (
             '"auto": certbot\'s systemd timer if present, else cron; "cron"; "timer"'),
     Field("https", "cron_schedule", "30 4 1 * *", v.cron_schedule, "used when renewal is by cron"),
 )
-
-SECTIONS: tuple[str, ...] = ("system", "site", "app", "https")
-FIELD_BY_KEY: dict[str, Field] = {f.dotted: f for f in FIELDS}
 
 SECTIONS: tuple[str, ...] = ("system", "site", "app", "https")
 FIELD_BY_KEY: dict[str, Field] = {f.dotted: f for f in FIELDS}
@@ -211,8 +212,8 @@ def validate(data: dict[str, Any], source: str, *, has_systemd: bool | None = No
 
 def parse_text(text: str, source: str, *, has_systemd: bool | None = None) -> dict[str, dict[str, Any]]:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as error:
         raise AnswersError(source, "", f"not valid TOML: {error}") from None
     except RecursionError:
         raise AnswersError(source, "", "not valid TOML: arrays or tables nested too deeply") from None

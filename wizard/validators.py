@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import pwd
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing stays off the start-up path of --check
+    from typing import Any
 
 
 class Invalid(ValueError):
