@@ -263,7 +263,8 @@ class PexpectRunner:
                 break
             if chunk or skipped:
                 self.emit(Output(step_id, chunk, skipped, logged))
-                tail = (tail + chunk)[-TAIL_CHARS:]
+                tail = ("" if skipped else tail) + chunk  # after a gap, the old tail does not continue
+                tail = tail[-TAIL_CHARS:]
                 last_output = now
                 asked_at = None
                 if _SUDO_PROMPT_RE.search(tail):
