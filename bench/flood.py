@@ -1,6 +1,6 @@
 """An apt-like flood: N lines of "Get:..." written in bursts, the way apt and dpkg flush their output.
 
-    python bench/flood.py LINES [PATH]     # to stdout, or to PATH (/dev/null: the bare baseline)
+    python bench/flood.py LINES [PATH]     # to stdout, or appended to PATH (/dev/null: the baseline)
 
 Prints its own wall time on stderr as "child-wall SECONDS" (and appends that line to the file that
 $FLOOD_REPORT names, if set), so the benchmark measures what the child experienced, whatever sits at the
@@ -13,7 +13,7 @@ import time
 
 started = time.monotonic()
 count = int(sys.argv[1])
-out = os.open(sys.argv[2], os.O_WRONLY) if len(sys.argv) > 2 else 1
+out = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if len(sys.argv) > 2 else 1
 batch: list[str] = []
 for i in range(count):
     batch.append(f"Get:{i} http://deb.debian.org/debian bookworm/main arm64 libexample{i % 977} arm64 "

@@ -2,9 +2,10 @@
 
     python bench/flood_runner.py LINES ROUNDS
 
-Each round runs the flood twice through the same runner, in alternating order: once writing to /dev/null
-(the bare baseline) and once with its output going where the wizard puts it. Pairs taken back to back
-cancel most of this shared machine's drift. Prints one JSON object: the child's own wall times, the
+Each round runs the flood three times through the same runner, in rotating order: writing to /dev/null
+(the baseline), appending to a plain file nobody reads (the floor: what storing the bytes costs), and with
+its output going where the wizard puts it. Runs taken back to back cancel most of this shared machine's
+drift. Prints one JSON object: the child's own wall times, the
 wizard's CPU time during the wizard's floods, its peak RSS.
 """
 
@@ -49,21 +50,25 @@ def main() -> None:
         assert result.exit_code == 0, result.tail
         return float(re.findall(r"child-wall ([0-9.]+)", result.tail)[-1])
 
-    bare: list[float] = []
-    wizard: list[float] = []
+    plain = folder / "plain.out"
+    walls: dict[str, list[float]] = {"bare": [], "file": [], "wizard": []}
     cpu = 0.0
     for round_ in range(rounds):
-        for which in (("bare", "wizard") if round_ % 2 == 0 else ("wizard", "bare")):
+        order = ["bare", "file", "wizard"]
+        for which in order[round_ % 3:] + order[:round_ % 3]:
             if which == "bare":
-                bare.append(child_wall("/dev/null"))
+                walls["bare"].append(child_wall("/dev/null"))
+            elif which == "file":  # the floor: the same bytes into a plain file, nobody reading them
+                walls["file"].append(child_wall(str(plain)))
+                plain.unlink()
             else:
                 before = cpu_seconds()
-                wizard.append(child_wall())
+                walls["wizard"].append(child_wall())
                 cpu += cpu_seconds() - before
                 os.truncate(folder / "run.log", 0)  # one flood per log, as in a real run (no 2 GB writeback)
     transcript.close()
     print(json.dumps({
-        "lines": lines, "bare": bare, "wizard": wizard, "cpu": cpu / rounds,
+        "lines": lines, **walls, "cpu": cpu / rounds,
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "log_bytes": (folder / "run.log").stat().st_size,
     }))

@@ -4,8 +4,9 @@
 
 Started by bench/run.py inside an 80x24 pty (which counts the bytes the app sends to the terminal). The
 plan is a short first step (the screen settles, as it has by the time apt runs in a real install), then
-ROUNDS pairs of steps in alternating order: the flood writing to /dev/null (the bare baseline, the app
-idle) and the flood whose output the pane follows. Writes one JSON object to RESULT_JSON: the child's own
+ROUNDS trios of steps in rotating order: the flood writing to /dev/null (the baseline), appending to a
+plain file nobody reads (the floor: what storing the bytes costs), and the flood whose output the pane
+follows. Writes one JSON object to RESULT_JSON: the child's own
 wall times; for each pane flood its start and end on the monotonic clock and the app's CPU time; the
 app's peak RSS; the largest backlog of output the pane had waiting at a flush.
 """
@@ -43,18 +44,26 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def flood_steps(lines: int, rounds: int) -> list[Step]:
+def flood_steps(lines: int, rounds: int, folder: Path) -> list[Step]:
     def never() -> bool:
         return False
 
     steps = [Step("settle", "Let the screen settle", commands=[Command.of("sleep", "0.5")], is_done=never)]
+    plain = str(folder / "plain.out")
     for round_ in range(rounds):
-        bare = Step(f"bare-{round_}", f"Print {lines:,} lines to /dev/null",
-                    commands=[Command.of(sys.executable, FLOOD, str(lines), "/dev/null", timeout=3600)],
-                    is_done=never)
-        pane = Step(f"pane-{round_}", f"Print {lines:,} apt-like lines",
-                    commands=[Command.of(sys.executable, FLOOD, str(lines), timeout=3600)], is_done=never)
-        steps += [bare, pane] if round_ % 2 == 0 else [pane, bare]
+        trio = [
+            Step(f"bare-{round_}", f"Print {lines:,} lines to /dev/null",
+                 commands=[Command.of(sys.executable, FLOOD, str(lines), "/dev/null", timeout=3600)], is_done=never),
+            Step(f"file-{round_}", f"Print {lines:,} lines to a plain file",
+                 commands=[Command.of(sys.executable, FLOOD, str(lines), plain, timeout=3600),
+                           Command.of("rm", "-f", plain)], is_done=never),
+            # Then the log is emptied, inside the step (before the next one starts): one flood per log,
+            # as in a real run, and no gigabytes of writeback piling up under the later rounds.
+            Step(f"pane-{round_}", f"Print {lines:,} apt-like lines",
+                 commands=[Command.of(sys.executable, FLOOD, str(lines), timeout=3600),
+                           Command.of("truncate", "-s", "0", str(folder / "run.log"))], is_done=never),
+        ]
+        steps += trio[round_ % 3:] + trio[:round_ % 3]
     return steps
 
 
@@ -67,8 +76,7 @@ class FloodApp(WizardApp):
         super().__init__(facts=Facts(hostname="bench", systemd=False, cores=os.cpu_count() or 1),
                          state=State(folder / "state.json"), log_path=lambda: folder / "run.log",
                          saved_answers=folder / "answers.toml")
-        self.steps = flood_steps(lines, rounds)
-        self.folder = folder
+        self.steps = flood_steps(lines, rounds, folder)
         self.windows: dict[str, list[float]] = {}  # pane step -> [start, end, cpu at start, cpu at end]
         self.backlog = 0
 
@@ -96,7 +104,6 @@ class FloodApp(WizardApp):
         window = self.windows.get(message.event.step_id)
         if window is not None:
             window[1], window[3] = time.monotonic(), cpu_seconds()
-            os.truncate(self.folder / "run.log", 0)  # one flood per log, as in a real run (no 2 GB writeback)
 
 
 def main() -> None:
@@ -112,6 +119,7 @@ def main() -> None:
     windows = [app.windows.get(f"pane-{r}", [0.0, 0.0, 0.0, 0.0]) for r in range(rounds)]
     result_path.write_text(json.dumps({
         "lines": lines, "bare": [by_step[f"bare-{r}"] for r in range(rounds)],
+        "file": [by_step[f"file-{r}"] for r in range(rounds)],
         "wizard": [by_step[f"pane-{r}"] for r in range(rounds)],
         "windows": [window[:2] for window in windows],
         "cpu": sum(window[3] - window[2] for window in windows) / rounds,

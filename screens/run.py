@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import pwd
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines, size_text
 FLUSH_SECONDS = float(os.environ.get("PISERVER_WIZARD_FLUSH_SECONDS", "0.1"))
 PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes
 FLOOD_LINES = 200  # lines a flush adds to the followed pane at most
+FLOOD_FLUSH_SECONDS = 0.25  # while a flood lasts, the pane repaints at most this often (CPU, terminal bytes)
 GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}
 WORDS = {"waiting": "waiting", "running": "running", "done": "done", "skipped": "already done",
          "passed": "skipped", "failed": "FAILED"}
@@ -76,6 +78,7 @@ class StepItem(ListItem):
     def __init__(self, view: StepView, index: int) -> None:
         super().__init__(id=f"step-{view.step_id}", classes="step-item")
         self.view, self.index = view, index
+        self._shown = ("", "")
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="step-line"):
@@ -86,16 +89,26 @@ class StepItem(ListItem):
         self.show(None)
 
     def show(self, now: float | None) -> None:
+        """Repaint what changed, and only that: both labels have a fixed size, so no layout pass is needed
+        (a layout of the whole screen per label, every second and at every step, cost 8 ms a call)."""
         view = self.view
-        self.query_one(".step-title", Label).update(f"{GLYPHS[view.status]} {self.index:2}. {escape(view.title)}")
+        title = f"{GLYPHS[view.status]} {self.index:2}. {escape(view.title)}"
         word = WORDS[view.status]
         if view.status == "running" and view.started is not None and now is not None:
             word += f" {fmt_seconds(now - view.started)}"
         elif view.elapsed is not None and view.status in ("done", "failed"):
             word += f" {fmt_seconds(view.elapsed)}"
-        self.query_one(".step-state", Label).update(word)
-        for status in GLYPHS:
-            self.set_class(view.status == status, f"-{status}")
+        if (title, word) == self._shown:
+            return
+        if title != self._shown[0]:
+            self.query_one(".step-title", Label).update(title, layout=False)
+        if word != self._shown[1]:
+            self.query_one(".step-state", Label).update(word, layout=False)
+        self._shown = (title, word)
+        # One restyle for the change of status, not one per class added or removed (each is milliseconds).
+        classes = {name for name in self.classes if name[1:] not in GLYPHS} | {f"-{view.status}"}
+        if classes != set(self.classes):
+            self.set_classes(classes)
 
 
 class RunScreen(Screen):
@@ -128,6 +141,8 @@ class RunScreen(Screen):
         self._pending_cut: set[str] = set()
         self._pending_skipped: dict[str, int] = {}
         self._partial_shown = ""
+        self._flooding = False
+        self._flushed_at = 0.0
         self._transcript: Transcript | None = None
         self._lock: RunLock | None = None
         self._quitting = False
@@ -160,7 +175,7 @@ class RunScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#prompt-row").display = False
         self.query_one("#failure").display = False
-        self.set_interval(FLUSH_SECONDS, self._flush, name="flush-output")
+        self.set_interval(FLUSH_SECONDS, self._paced_flush, name="flush-output")
         self.set_interval(1.0, self._tick, name="elapsed")
         self.query_one("#steps").focus()
         self._show_step(self.order[0] if self.order else None)
@@ -271,7 +286,8 @@ class RunScreen(Screen):
         view.status, view.started, view.elapsed = "running", self.app.clock(), None
         view.message = view.tail = ""
         view.output = StepOutput()
-        self.query_one("#progress-label", Static).update(f"Step {event.index}/{event.total}")
+        # Fixed-size labels: update(layout=False), or every step would lay out the whole screen again.
+        self.query_one("#progress-label", Static).update(f"Step {event.index}/{event.total}", layout=False)
         self._item(event.step_id).show(self.app.clock())
         if self.following:
             self._show_step(event.step_id)
@@ -324,7 +340,7 @@ class RunScreen(Screen):
             self._leave()
             return
         if event.ok:
-            self.query_one("#progress-label", Static).update("Finished")
+            self.query_one("#progress-label", Static).update("Finished", layout=False)
             self.refresh_bindings()
             self._finish()
             return
@@ -390,13 +406,13 @@ class RunScreen(Screen):
         log = self.query_one("#output", Log)
         log.clear()
         if step_id is None:
-            self.query_one("#pane-title", Static).update("Output")
+            self.query_one("#pane-title", Static).update("Output", layout=False)
             self.query_one("#partial").display = False
             self._partial_shown = ""
             return
         view = self.views[step_id]
         follow = " (following)" if self.following else " (f: follow the running step)"
-        self.query_one("#pane-title", Static).update(f"[b]Output:[/b] {escape(view.title)}{follow}")
+        self.query_one("#pane-title", Static).update(f"[b]Output:[/b] {escape(view.title)}{follow}", layout=False)
         log.write_lines([line or " " for line in view.output.lines])
         log.scroll_end(animate=False)
         self._show_partial(view)
@@ -407,11 +423,19 @@ class RunScreen(Screen):
         shown = view.output.partial if view.output.partial.strip() else ""
         if shown != self._partial_shown:  # a repaint only when it changes: floods change lines, not this
             self._partial_shown = shown
-            partial.update(Text(shown))
+            partial.update(Text(shown), layout=False)
             partial.display = bool(shown)
+
+    def _paced_flush(self) -> None:
+        """The timer's flush: ten times a second, four while a flood lasts (nobody reads 200 lines faster,
+        and each repaint costs CPU the command could use and bytes a slow SSH link must carry)."""
+        if self._flooding and time.monotonic() - self._flushed_at < FLOOD_FLUSH_SECONDS:
+            return
+        self._flush()
 
     def _flush(self) -> None:
         """Move buffered output into each step's store and, for the step shown, into the Log."""
+        self._flushed_at, self._flooding = time.monotonic(), False
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
@@ -435,6 +459,7 @@ class RunScreen(Screen):
                 # A flood sends more per tick than anyone reads: the pane gets the newest FLOOD_LINES and a
                 # note; the step keeps its last MAX_LINES (reopen it to scroll them), the log file all.
                 flooding = len(completed) > FLOOD_LINES or bool(gap)
+                self._flooding = flooding
                 if len(completed) > FLOOD_LINES:
                     hidden = len(completed) - FLOOD_LINES
                     more = f"{hidden:,} more lines" + (f" and {size_text(gap)} more output" if gap else "")
