@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from .widgets import TypedInput
+
 
 class PasswordScreen(ModalScreen[str | None]):
     CSS_PATH = "password.tcss"
@@ -27,7 +29,7 @@ class PasswordScreen(ModalScreen[str | None]):
             yield Static(f"[b]sudo asks for the password of {escape(self.user)}[/b]")
             yield Static(f"For: {escape(self.step_title)}. It is sent to sudo only: not shown, "
                          "not logged, not kept.", id="password-detail")
-            yield Input(password=True, id="password-input", compact=True, placeholder="password")
+            yield TypedInput(password=True, id="password-input", compact=True, placeholder="password")
             with Horizontal(classes="buttons"):
                 yield Button("Send", id="password-ok", variant="primary", compact=True)
                 yield Button("Cancel", id="password-cancel", compact=True)

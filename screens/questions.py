@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 from wizard.answers import SECTIONS, Field
 
 from .draft import CHOICES, LABELS, SECTION_INTROS, SECTION_TITLES, Draft, kind
-from .widgets import TitleBar
+from .widgets import TitleBar, TypedInput
 
 
 class YesNo(Checkbox):
@@ -53,7 +53,7 @@ def field_widget(field: Field, raw: Any) -> Widget:
         return Select([(o, o) for o in CHOICES[field.dotted]], value=raw, allow_blank=False, id=wid,
                       compact=True)
     placeholder = "pi.example.com, www.pi.example.com" if field.dotted == "site.domains" else ""
-    return Input(str(raw), placeholder=placeholder, id=wid, compact=True, select_on_focus=False)
+    return TypedInput(str(raw), placeholder=placeholder, id=wid, compact=True, select_on_focus=False)
 
 
 class FieldRow(Vertical):

@@ -37,7 +37,7 @@ from wizard.state import StateError
 from wizard.transcript import Transcript
 
 from . import messages as m
-from .widgets import TitleBar
+from .widgets import TitleBar, TypedInput
 from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines, size_text
 
 FLUSH_SECONDS = float(os.environ.get("PISERVER_WIZARD_FLUSH_SECONDS", "0.1"))
@@ -162,7 +162,7 @@ class RunScreen(Screen):
         yield Static("", id="partial")
         with Horizontal(id="prompt-row"):
             yield Label("", id="prompt-label")
-            yield Input(id="prompt-input", compact=True, placeholder="type an answer, Enter sends it")
+            yield TypedInput(id="prompt-input", compact=True, placeholder="type an answer, Enter sends it")
         with Vertical(id="failure"):
             yield Static("", id="failure-text")
             with Horizontal(classes="buttons"):

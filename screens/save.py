@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from .widgets import TypedInput
+
 
 class SaveScreen(ModalScreen[Path | None]):
     CSS_PATH = "save.tcss"
@@ -23,7 +25,7 @@ class SaveScreen(ModalScreen[Path | None]):
         with Vertical(id="save-dialog", classes="dialog"):
             yield Static("[b]Save answers[/b]: a commented TOML file for an unattended repeat "
                          "(piserver-wizard --answers FILE).")
-            yield Input(str(self.default), id="save-path", compact=True)
+            yield TypedInput(str(self.default), id="save-path", compact=True)
             yield Static("", id="save-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save-ok", variant="primary", compact=True)

@@ -174,3 +174,18 @@ def test_nginx_rejects_what_the_validators_keep_out(nginx: str, tmp_path: Path) 
     plan = build_plan(make_answers(https__enabled=False), facts(), Services(False))
     site = plan.step("nginx-site").files[0].content.replace("server_name pi.example.com", "server_name pi{.example.com")
     assert nginx_accepts(nginx, site, tmp_path).returncode != 0
+
+
+def test_changes_are_said_in_the_users_terms() -> None:
+    from dataclasses import replace
+
+    from wizard.answers import Answers, AppAnswers, SiteAnswers
+    from wizard.changes import describe_changes
+
+    old = Answers(site=SiteAnswers(domains=["a.example", "www.a.example"]),
+                  app=AppAnswers(packages=["flask", "gunicorn"], workers=2))
+    new = replace(old, site=SiteAnswers(domains=["a.example", "b.example"]),
+                  app=replace(old.app, packages=["flask", "gunicorn", "requests"], workers=3))
+    assert describe_changes(old, new) == ["domains: +b.example \u2212www.a.example", "app.packages: +requests",
+                                          "app.workers: 2 -> 3"]
+    assert describe_changes(old, old) == [] and describe_changes(None, new) == []

@@ -422,3 +422,26 @@ async def test_a_preflight_refusal_shows_in_the_review_and_asks_before_install(t
         assert "port 80 is held by python3" in " ".join(text_of(s) for s in app.screen.query(Static))
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is review)
+
+
+async def test_keys_in_one_read_change_the_answer_as_typed(tmp_path):
+    """Over a slow link "backspace, 3" reach the workers field together; the answer is 3, not 9."""
+    from textual import events
+
+    app = app_for(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.pause(0.3)
+        app.start_questions(h.sample_answers())
+        await wait_for(pilot, lambda: isinstance(app.screen, QuestionsScreen))
+        app.after_section("site")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuestionsScreen) and app.screen.section == "app")
+        field = app.screen.query_one("#f-app-workers", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        await pilot.pause()
+        for key, char in (("backspace", None), ("3", "3")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.3)
+        assert field.value == "3"
+        assert app.draft.raw["app.workers"] == "3"

@@ -10,12 +10,14 @@ def describe_changes(old: Answers | None, new: Answers) -> list[str]:
     if old is None:
         return []
     lines = []
-    added = [d for d in new.site.domains if d not in old.site.domains]
-    removed = [d for d in old.site.domains if d not in new.site.domains]
-    if added or removed:
-        lines.append("domains: " + " ".join([f"+{d}" for d in added] + [f"\u2212{d}" for d in removed]))
-    for dotted in ("app.workers", "app.bind", "app.directory", "app.wsgi", "https.enabled", "https.mode",
-                   "https.redirect", "https.renewal", "https.acme_server"):
+    for label, before_list, after_list in (("domains", old.site.domains, new.site.domains),
+                                           ("app.packages", old.app.packages, new.app.packages)):
+        added = [d for d in after_list if d not in before_list]
+        removed = [d for d in before_list if d not in after_list]
+        if added or removed:
+            lines.append(f"{label}: " + " ".join([f"+{d}" for d in added] + [f"\u2212{d}" for d in removed]))
+    for dotted in ("app.user", "app.source", "app.workers", "app.bind", "app.directory", "app.wsgi",
+                   "https.enabled", "https.mode", "https.redirect", "https.renewal", "https.acme_server"):
         before, after = old.get(dotted), new.get(dotted)
         if before != after:
             lines.append(f"{dotted}: {before!r} -> {after!r}")
