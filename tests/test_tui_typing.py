@@ -27,13 +27,18 @@ def burst(app: App, *keys: str) -> None:
         app.post_message(events.Key(key, key if len(key) == 1 else None))
 
 
+async def focused(app: App, pilot: object) -> TypedInput:
+    field = app.query_one(TypedInput)
+    field.focus()
+    field.cursor_position = len(field.value)
+    await pilot.pause()  # type: ignore[attr-defined]
+    return field
+
+
 async def test_backspace_then_a_digit_in_one_read() -> None:
     app = OneField()
     async with app.run_test() as pilot:
-        field = app.query_one(TypedInput)
-        field.focus()
-        field.cursor_position = 2
-        await pilot.pause()
+        field = await focused(app, pilot)
         burst(app, "backspace", "4")
         await pilot.pause(0.2)
         assert field.value == "14"  # Textual's own Input leaves "12": the 4 typed, then deleted
@@ -42,10 +47,7 @@ async def test_backspace_then_a_digit_in_one_read() -> None:
 async def test_arrows_and_enter_keep_their_place() -> None:
     app = OneField()
     async with app.run_test() as pilot:
-        field = app.query_one(TypedInput)
-        field.focus()
-        field.cursor_position = 2
-        await pilot.pause()
+        field = await focused(app, pilot)
         burst(app, "left", "left", "0", "end", "5", "enter", "9")
         await pilot.pause(0.2)
         assert app.submitted == ["0125"]
