@@ -199,8 +199,6 @@ class RunScreen(Screen):
             self._lock.release()
             self._lock = None
 
-    # The worker and its listener (both run in the worker's thread)
-
     def _open_log(self) -> bool:
         """The run log the commands write into, and the runner that hands them it (once per screen)."""
         if self._transcript is None:
@@ -210,6 +208,7 @@ class RunScreen(Screen):
             except OSError as error:
                 self._crash(f"cannot open the run log {self.log_path}: {error.strerror or error}")
                 return False
+            self.runner = None  # a runner hands its commands the log it was made with
         if self.runner is None:
             self.runner = self.app.runner_factory(self._emit, self._ask_password, self._transcript)
         return True
@@ -223,6 +222,8 @@ class RunScreen(Screen):
         self.query_one("#failure").display = False
         self.refresh_bindings()
         self._run_engine(start_at, remember)
+
+    # The worker and its listener (both run in the worker's thread)
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def _run_engine(self, start_at: str | None, remember: bool) -> None:
