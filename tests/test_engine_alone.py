@@ -52,7 +52,7 @@ def test_check_loads_only_what_validation_needs() -> None:
     the timings themselves live in bench/run.py."""
     code = ("import sys\nfrom wizard.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
             "print('LOADED', ' '.join(sorted(sys.modules)))"
-            % ["--answers", str(REPO / "examples" / "answers.toml"), "--check"])
+            % (["--answers", str(REPO / "examples" / "answers.toml"), "--check"],))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/").stdout
     loaded = set(out.split("LOADED", 1)[1].split())
     heavy = {"typing", "dataclasses", "pathlib", "socket", "subprocess", "string", "tomllib", "tomlkit", "jinja2",
