@@ -5,8 +5,8 @@
 Each round runs the flood three times through the same runner, in rotating order: writing to /dev/null
 (the baseline), appending to a plain file nobody reads (the floor: what storing the bytes costs), and with
 its output going where the wizard puts it. Runs taken back to back cancel most of this shared machine's
-drift. Prints one JSON object: the child's own wall times, the
-wizard's CPU time during the wizard's floods, its peak RSS.
+drift. Prints one JSON object: the child's own wall times, the wizard's CPU time during its floods, and
+its peak RSS.
 """
 
 from __future__ import annotations
