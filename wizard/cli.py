@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"piserver-wizard {__version__}")
     p.add_argument("--answers", metavar="FILE", help="run unattended from this TOML answers file")
+    p.add_argument("--example-answers", action="store_true",
+                   help="print a complete, commented answers file to start from, then exit "
+                        "(piserver-wizard --example-answers > answers.toml)")
     p.add_argument("--dry-run", action="store_true",
                    help="validate, probe, print the plan and a diff of every file; change nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="show each command's output as it runs")
@@ -65,6 +68,11 @@ def _can_act_as_root() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.example_answers:  # before anything else: no Textual, no engine, no root needed
+        from .example import example_text
+
+        sys.stdout.write(example_text())
+        return EXIT_OK
     if args.answers is None:
         if args.dry_run or args.check:
             return _fail_usage("--dry-run and --check need --answers FILE")

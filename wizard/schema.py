@@ -233,7 +233,7 @@ def load(path: str | os.PathLike[str], *, has_systemd: bool | None = None) -> di
     except OSError as error:
         raise AnswersError(source, "", f"cannot be read: {error.strerror}") from None
     if not raw.strip():
-        raise AnswersError(source, "", "is empty; see examples/answers.toml for a complete file")
+        raise AnswersError(source, "", "is empty; piserver-wizard --example-answers prints a complete file to start from")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
