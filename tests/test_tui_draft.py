@@ -58,7 +58,7 @@ def test_errors_are_the_validators_and_cross_check_messages():
     draft.set("app.workers", "lots")
     assert "must be a whole number" in draft.errors("app")["app.workers"]
     draft.set("app.workers", "0")
-    assert "must be a whole number >= 1" in draft.errors("app")["app.workers"]
+    assert "must be a whole number of at least 1" in draft.errors("app")["app.workers"]
     assert "https.agree_tos" in draft.errors("https")  # cross_check: HTTPS on, terms not agreed
     assert "site.domains" in draft.errors("site")
     assert draft.shown_errors("site") == {}  # an untouched empty field is not scolded before Next

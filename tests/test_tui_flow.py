@@ -116,7 +116,7 @@ async def answer_questions(pilot):
     await pilot.press("ctrl+n")
     await wait_for(pilot, lambda: getattr(app.screen, "section", "") == "app")
     await type_into(pilot, "f-app-workers", "0")
-    assert "must be a whole number >= 1" in row_error(app.screen, "app.workers")
+    assert "must be a whole number of at least 1" in row_error(app.screen, "app.workers")
     await type_into(pilot, "f-app-workers", "3")
     # Back keeps what was typed, both on the screen we left and the one we return to.
     await pilot.press("escape")

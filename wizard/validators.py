@@ -226,7 +226,7 @@ def wsgi(value: Any) -> str:
 
 def workers(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise Invalid(f"must be a whole number >= 1, got {_show(value)}")
+        raise Invalid(f"must be a whole number of at least 1, got {_show(value)}")
     if value > 64:
         raise Invalid(f"must be at most 64 (a Pi has 4 cores), got {_show(value)}")
     return value
