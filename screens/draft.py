@@ -11,36 +11,15 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from wizard.answers import (FIELDS, SECTIONS, Answers, AppAnswers, Field, HttpsAnswers, SiteAnswers,
-                            SystemAnswers, cross_check)
+from wizard.answers import FIELDS, SECTIONS, Answers, Field, cross_check, from_sections
 from wizard.facts import Facts
 from wizard.validators import Invalid
 
 # The fields whose value is one of a fixed set, offered as a list; the set comes from the field table.
 CHOICES: dict[str, tuple[str, ...]] = {f.dotted: f.options for f in FIELDS if f.options}
 
-LABELS: dict[str, str] = {
-    "system.update_packages": "Update packages",
-    "system.remove_apache": "Remove apache2",
-    "site.domains": "Domain names",
-    "site.disable_default_site": "Disable default",
-    "app.name": "App name",
-    "app.user": "Runs as user",
-    "app.directory": "App folder",
-    "app.source": "Source",
-    "app.wsgi": "WSGI entry",
-    "app.workers": "Workers",
-    "app.bind": "Listen on",
-    "app.packages": "Packages",
-    "https.enabled": "Enable HTTPS",
-    "https.email": "E-mail",
-    "https.agree_tos": "Agree to terms",
-    "https.mode": "Mode",
-    "https.acme_server": "ACME server",
-    "https.redirect": "Redirect",
-    "https.renewal": "Renewal",
-    "https.cron_schedule": "Cron schedule",
-}
+# Each field's label, from the field table (the one place it is written).
+LABELS: dict[str, str] = {f.dotted: f.label for f in FIELDS}
 
 SECTION_TITLES = {"system": "System", "site": "Site", "app": "App", "https": "HTTPS"}
 SECTION_INTROS = {
@@ -49,9 +28,6 @@ SECTION_INTROS = {
     "app": "The Flask app gunicorn runs under supervisor, behind nginx.",
     "https": "A Let's Encrypt certificate for the names above, and how it renews.",
 }
-
-_SECTION_TYPES = {"system": SystemAnswers, "site": SiteAnswers, "app": AppAnswers, "https": HttpsAnswers}
-
 
 def kind(field: Field) -> str:
     """How a field is asked: "bool" (a toggle), "choice" (a list), "int", "list" or "text" (an input line)."""
@@ -149,9 +125,8 @@ class Draft:
             else:
                 errors[field.dotted] = error
                 if not strict:  # stand in with the default so the rules between keys can still run
-                    values[field.section][field.key] = field.default
-        answers = Answers(**{s: _SECTION_TYPES[s](**values[s]) for s in SECTIONS})
-        return answers, errors
+                    values[field.section][field.key] = field.fresh_default()
+        return from_sections(values), errors
 
     def errors(self, section: str | None = None) -> dict[str, str]:
         """Each wrong field's message: its own check first, then the rules between keys."""

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from wizard.session import Session
+from wizard.status import StepStatus
 from wizard.summary import summary_lines
 from .widgets import TitleBar
 
@@ -19,14 +20,14 @@ class FinishScreen(Screen):
     SUB_TITLE = "Finished"
     BINDINGS = [Binding("q,enter", "done", "Quit"), Binding("escape", "steps", "Back to the steps")]
 
-    def __init__(self, session: Session, answers_path: str, log_path: str, counts: dict[str, int]) -> None:
+    def __init__(self, session: Session, answers_path: str, log_path: str, counts: dict[StepStatus, int]) -> None:
         super().__init__()
         self.session, self.answers_path, self.log_path, self.counts = session, answers_path, log_path, counts
 
     def headline(self) -> str:
-        did = self.counts.get("done", 0)
-        already = self.counts.get("skipped", 0)
-        passed = self.counts.get("passed", 0)
+        did = self.counts.get(StepStatus.DONE, 0)
+        already = self.counts.get(StepStatus.ALREADY_DONE, 0)
+        passed = self.counts.get(StepStatus.SKIPPED, 0)
         if did == 0 and passed == 0:
             return "Nothing to do: everything was already in place."
         text = f"The install is finished: {did} step{'s' if did != 1 else ''} done"

@@ -15,39 +15,39 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, LoadingIndicator, Static, TabbedContent, TabPane
 
 from wizard import preflight
+from wizard.preflight import Level
 from wizard.answers import AnswersError, save
 from wizard.changes import describe_changes
 from wizard.runner import DryRunner
 from wizard.session import Session
+from wizard.status import StepStatus
 from wizard.validators import Invalid
 
 from . import messages as m
 from .widgets import TitleBar
 
-STATUS_LABEL = {"done": "done ", "to do": "to do", "check": "check"}
+STATUS_LABEL = {StepStatus.ALREADY_DONE: "done ", StepStatus.WAITING: "to do", StepStatus.ALWAYS: "check"}
+FINDING_LABEL = {Level.REFUSE: "STOP", Level.WARN: "warning", Level.INFO: "note"}
 
 
-FINDING_LABEL = {"refuse": "STOP", "warn": "warning", "info": "note"}
-
-
-def plan_view(session: Session, statuses: dict[str, str], changes: list[str],
+def plan_view(session: Session, statuses: dict[str, StepStatus], changes: list[str],
               findings: list[preflight.Finding] | None = None) -> Group:
     """Each step with its state and, indented (wrapped lines too), the commands and files it involves."""
     parts: list[RenderableType] = []
     steps = session.plan.steps
-    todo = sum(1 for s in steps if statuses.get(s.id) != "done")
+    todo = sum(1 for s in steps if statuses.get(s.id) != StepStatus.ALREADY_DONE)
     parts.append(Text(f"{len(steps)} steps, {todo} to do or check; done steps are skipped.", style="bold"))
-    shown = [f for f in findings or [] if f.level != "info"]
+    shown = [f for f in findings or [] if f.level is not Level.INFO]
     if shown:
         parts.append(Text("\nBefore installing (the same checks as the unattended run):", style="bold"))
         parts.extend(Padding(Text(f"{FINDING_LABEL[f.level]}: {f.message}",
-                                  style="bold" if f.level == "refuse" else ""), (0, 0, 0, 2)) for f in shown)
+                                  style="bold" if f.level is Level.REFUSE else ""), (0, 0, 0, 2)) for f in shown)
     if changes:
         parts.append(Text("\nChanged since the last run:", style="bold"))
         parts.extend(Padding(Text(line), (0, 0, 0, 2)) for line in changes)
     for index, step in enumerate(steps, 1):
-        status = statuses.get(step.id, "to do")
-        done = status == "done"
+        status = statuses.get(step.id, StepStatus.WAITING)
+        done = status == StepStatus.ALREADY_DONE
         head = Text(f"\n{index:2}. [{STATUS_LABEL.get(status, status)}] ", style="dim" if done else "bold")
         head.append(step.title, style="" if done else "bold")
         parts.append(head)
@@ -203,7 +203,7 @@ class ReviewScreen(Screen):
         session = self.session
         if session is None:
             return
-        refusals = [f.message for f in self.findings if f.level == "refuse"]
+        refusals = [f.message for f in self.findings if f.level is Level.REFUSE]
         if not refusals:
             self.app.install(session)
             return

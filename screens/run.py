@@ -34,6 +34,7 @@ from wizard.events import Event, Prompt
 from wizard.lock import LockedError, RunLock
 from wizard.session import Session, run_lock
 from wizard.state import StateError
+from wizard.status import SETTLED, StepStatus
 from wizard.transcript import Transcript
 
 from . import messages as m
@@ -44,9 +45,10 @@ FLUSH_SECONDS = float(os.environ.get("PISERVER_WIZARD_FLUSH_SECONDS", "0.1"))
 PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes
 FLOOD_LINES = 200  # lines a flush adds to the followed pane at most
 FLOOD_FLUSH_SECONDS = 0.25  # while a flood lasts, the pane repaints at most this often (CPU, terminal bytes)
-GLYPHS = {"waiting": "·", "running": "▶", "done": "✓", "skipped": "=", "passed": "»", "failed": "✗"}
-WORDS = {"waiting": "waiting", "running": "running", "done": "done", "skipped": "already done",
-         "passed": "skipped", "failed": "FAILED"}
+GLYPHS = {StepStatus.WAITING: "·", StepStatus.RUNNING: "▶", StepStatus.DONE: "✓", StepStatus.ALREADY_DONE: "=",
+          StepStatus.SKIPPED: "»", StepStatus.FAILED: "✗"}
+WORDS = {StepStatus.WAITING: "waiting", StepStatus.RUNNING: "running", StepStatus.DONE: "done",
+         StepStatus.ALREADY_DONE: "already done", StepStatus.SKIPPED: "skipped", StepStatus.FAILED: "FAILED"}
 
 
 class RunStopped(Exception):
@@ -66,7 +68,7 @@ class StepView:
     step_id: str
     title: str
     safe_to_skip: bool
-    status: str = "waiting"
+    status: StepStatus = StepStatus.WAITING
     started: float | None = None
     elapsed: float | None = None
     output: StepOutput = field(default_factory=StepOutput)
@@ -94,9 +96,9 @@ class StepItem(ListItem):
         view = self.view
         title = f"{GLYPHS[view.status]} {self.index:2}. {escape(view.title)}"
         word = WORDS[view.status]
-        if view.status == "running" and view.started is not None and now is not None:
+        if view.status is StepStatus.RUNNING and view.started is not None and now is not None:
             word += f" {fmt_seconds(now - view.started)}"
-        elif view.elapsed is not None and view.status in ("done", "failed"):
+        elif view.elapsed is not None and view.status in (StepStatus.DONE, StepStatus.FAILED):
             word += f" {fmt_seconds(view.elapsed)}"
         if (title, word) == self._shown:
             return
@@ -284,7 +286,7 @@ class RunScreen(Screen):
         event = message.event
         self._flush()
         view = self.views[event.step_id]
-        view.status, view.started, view.elapsed = "running", self.app.clock(), None
+        view.status, view.started, view.elapsed = StepStatus.RUNNING, self.app.clock(), None
         view.message = view.tail = ""
         view.output = StepOutput()
         # Fixed-size labels: update(layout=False), or every step would lay out the whole screen again.
@@ -322,10 +324,10 @@ class RunScreen(Screen):
         event = message.event
         self._flush()
         view = self.views[event.step_id]
-        view.status = event.status
+        view.status = StepStatus(event.status)
         view.elapsed = self.app.clock() - view.started if view.started is not None else event.elapsed
         view.message, view.tail = event.message, event.tail
-        if event.status == "skipped" and not view.output.text():
+        if event.status == StepStatus.ALREADY_DONE and not view.output.text():
             view.output.feed("already done: skipped\n")
             if self.shown == event.step_id:
                 self._show_step(event.step_id)
@@ -399,7 +401,7 @@ class RunScreen(Screen):
             self.query_one("#steps").focus()
 
     def _update_progress(self) -> None:
-        finished = sum(1 for v in self.views.values() if v.status in ("done", "skipped", "passed"))
+        finished = sum(1 for v in self.views.values() if v.status in SETTLED)
         self.query_one("#progress", ProgressBar).update(progress=finished)
 
     def _show_step(self, step_id: str | None) -> None:
@@ -473,7 +475,7 @@ class RunScreen(Screen):
     def _tick(self) -> None:
         now = self.app.clock()
         for view in self.views.values():
-            if view.status == "running":
+            if view.status is StepStatus.RUNNING:
                 self._item(view.step_id).show(now)
 
     def action_summary(self) -> None:
@@ -486,13 +488,12 @@ class RunScreen(Screen):
         self.finished = True
         self.refresh_bindings()
         self.app.exit_code = 0
-        counts = {status: sum(1 for v in self.views.values() if v.status == status)
-                  for status in ("done", "skipped", "passed")}
+        counts = {status: sum(1 for v in self.views.values() if v.status is status) for status in SETTLED}
         self.app.push_screen(FinishScreen(
             self.session, str(self.answers_path or ""), str(self.log_path or ""), counts))
 
     def _leave(self) -> None:
-        step = next((v for v in self.views.values() if v.status in ("running", "failed")), None)
+        step = next((v for v in self.views.values() if v.status in (StepStatus.RUNNING, StepStatus.FAILED)), None)
         where = f" at '{step.title}'" if step else ""
         self._release()
         self.app.exit(1, return_code=1,
@@ -512,7 +513,7 @@ class RunScreen(Screen):
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         item = event.item
         if isinstance(item, StepItem):
-            self.following = item.view.status == "running"
+            self.following = item.view.status is StepStatus.RUNNING
             self._show_step(item.view.step_id)
             self.refresh_bindings()
 
@@ -549,7 +550,7 @@ class RunScreen(Screen):
             return
         failed = self.failed
         for sid in self.order[self.order.index(failed):]:
-            self.views[sid].status = "waiting"
+            self.views[sid].status = StepStatus.WAITING
             self._item(sid).show(None)
         self.following = True
         self._start(failed)
@@ -558,7 +559,7 @@ class RunScreen(Screen):
         view = self.views.get(self.failed or "")
         if self.running or view is None or not view.safe_to_skip:
             return
-        view.status = "passed"
+        view.status = StepStatus.SKIPPED
         self._item(view.step_id).show(None)
         self._update_progress()
         index = self.order.index(view.step_id)
@@ -585,7 +586,7 @@ class RunScreen(Screen):
                               "it resumes at the step that failed.")
 
     def action_follow(self) -> None:
-        running = next((v for v in self.views.values() if v.status == "running"), None)
+        running = next((v for v in self.views.values() if v.status is StepStatus.RUNNING), None)
         if running is not None:
             self.following = True
             self._show_step(running.step_id)

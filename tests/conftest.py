@@ -13,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # No test may send traffic beyond this machine: the wizard's internet checks (DNS of the domains) are off.
 os.environ["PISERVER_WIZARD_OFFLINE"] = "1"
+# The console script of the venv running the tests comes first, however pytest was started (scripts/test
+# or .venv-test/bin/pytest directly): the tests drive the installed wheel, never another copy on PATH.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 ACME_ENV = Path("/run/piserver-acme/env")
 
 

@@ -22,6 +22,7 @@ from screens.welcome import WelcomeScreen
 from wizard.answers import save
 from wizard.facts import Listener
 from wizard.state import State, StepRecord
+from wizard.status import StepStatus
 
 SIZE = (80, 24)
 FIXED = Path("/tmp/piserver-wizard-snapshot")  # shown on screen, so it must not vary between runs
@@ -108,7 +109,7 @@ def test_questions(snap_compare, tmp_path, section):
 
 @pytest.mark.parametrize("tab", ["plan", "files"])
 def test_review(snap_compare, tmp_path, tab):
-    app = app_for(tmp_path, statuses={"apt-update": "done", "verify": "check"})
+    app = app_for(tmp_path, statuses={"apt-update": StepStatus.ALREADY_DONE, "verify": StepStatus.ALWAYS})
 
     async def ready(pilot):
         await settle(pilot, lambda: pilot.app.facts is not None)
@@ -130,7 +131,7 @@ async def _run_until(pilot, condition):
 
 
 def test_run_failed(snap_compare, tmp_path):
-    app = app_for(tmp_path, fail_at="nginx-install", statuses={"apt-update": "done"})
+    app = app_for(tmp_path, fail_at="nginx-install", statuses={"apt-update": StepStatus.ALREADY_DONE})
 
     async def ready(pilot):
         await _run_until(pilot, lambda: isinstance(pilot.app.screen, RunScreen) and pilot.app.screen.failed)
@@ -175,7 +176,7 @@ def test_quit_confirmation(snap_compare, tmp_path):
 
 
 def test_finish(snap_compare, tmp_path):
-    app = app_for(tmp_path, statuses={"apt-update": "done"})
+    app = app_for(tmp_path, statuses={"apt-update": StepStatus.ALREADY_DONE})
 
     async def ready(pilot):
         await _run_until(pilot, lambda: pilot.app.screen.__class__.__name__ == "FinishScreen")

@@ -17,6 +17,7 @@ from wizard.plan import Plan, Step
 from wizard.runner import CommandLog, PexpectRunner
 from wizard.session import Session
 from wizard.state import State
+from wizard.status import StepStatus
 
 PASSWORD = "correct horse battery staple"
 
@@ -104,27 +105,27 @@ class ScriptedEngine:
     plan: Plan
     emit: Listener
     fail_at: str | None = None
-    statuses_map: dict[str, str] = field(default_factory=dict)
+    statuses_map: dict[str, StepStatus] = field(default_factory=dict)
 
-    def statuses(self) -> dict[str, str]:
-        return {s.id: self.statuses_map.get(s.id, "to do") for s in self.plan.steps}
+    def statuses(self) -> dict[str, StepStatus]:
+        return {s.id: self.statuses_map.get(s.id, StepStatus.WAITING) for s in self.plan.steps}
 
     def run(self, start_at: str | None = None):
         total = len(self.plan.steps)
         for index, step in enumerate(self.plan.steps, 1):
             self.emit(StepStarted(step.id, step.title, index, total))
-            if self.statuses_map.get(step.id) == "done":
-                self.emit(StepFinished(step.id, "skipped", 0.0, "already done"))
+            if self.statuses_map.get(step.id) == StepStatus.ALREADY_DONE:
+                self.emit(StepFinished(step.id, StepStatus.ALREADY_DONE, 0.0, "already done"))
                 continue
             for command in step.describe():
                 self.emit(Output(step.id, f"\x1b[1m{command}\x1b[0m\r\nworking...\r\n"))
             if step.id == self.fail_at:
                 self.emit(Output(step.id, "E: Unable to locate package nginx-full\n"))
-                self.emit(StepFinished(step.id, "failed", 1.0, "apt-get install exited with status 100",
+                self.emit(StepFinished(step.id, StepStatus.FAILED, 1.0, "apt-get install exited with status 100",
                                        "Reading package lists...\nE: Unable to locate package nginx-full"))
                 self.emit(RunFinished(False, step.id, 2.0, True))
                 return None
-            self.emit(StepFinished(step.id, "done", 1.0))
+            self.emit(StepFinished(step.id, StepStatus.DONE, 1.0))
         self.emit(RunFinished(True, None, 2.0, True))
         return None
 
@@ -132,7 +133,7 @@ class ScriptedEngine:
 @dataclass
 class ScriptedSession(Session):
     fail_at: str | None = None
-    statuses_map: dict[str, str] = field(default_factory=dict)
+    statuses_map: dict[str, StepStatus] = field(default_factory=dict)
     saved_to: Path = Path("/var/lib/piserver-wizard/answers.toml")
 
     def engine(self, runner, emit):
@@ -158,7 +159,7 @@ class NullRunner:
 SNAPSHOT_ROOT = Path("/nonexistent/piserver-wizard-snapshot")  # fixed paths in the SVGs; never written
 
 
-def scripted_factory(tmp: Path, fail_at: str | None = None, statuses: dict[str, str] | None = None):
+def scripted_factory(tmp: Path, fail_at: str | None = None, statuses: dict[str, StepStatus] | None = None):
     root = SNAPSHOT_ROOT
 
     def make(answers: Answers, facts: Facts) -> Session:

@@ -7,7 +7,7 @@ commented file written by "Save answers".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +17,34 @@ from .schema import FIELD_BY_KEY, FIELDS, SECTIONS, AnswersError, Field, socket_
 from .validators import Invalid  # noqa: F401
 
 
+def _default(dotted: str) -> Any:
+    """The schema's default for one key, as a dataclass field: the table in ``schema`` is the only copy."""
+    spec = FIELD_BY_KEY[dotted]
+    return field(default_factory=spec.fresh_default)
+
+
 @dataclass
 class SystemAnswers:
-    update_packages: bool = True
-    remove_apache: bool = True
+    update_packages: bool = _default("system.update_packages")
+    remove_apache: bool = _default("system.remove_apache")
 
 
 @dataclass
 class SiteAnswers:
-    domains: list[str] = field(default_factory=list)
-    disable_default_site: bool = True
+    domains: list[str] = _default("site.domains")
+    disable_default_site: bool = _default("site.disable_default_site")
 
 
 @dataclass
 class AppAnswers:
-    name: str = "hello"
-    user: str = "pi"
-    directory: str = "/home/pi/hello"
-    source: str = "sample"
-    wsgi: str = "app:app"
-    workers: int = 4
-    bind: str = "127.0.0.1:4000"
-    packages: list[str] = field(default_factory=lambda: ["flask", "gunicorn"])
+    name: str = _default("app.name")
+    user: str = _default("app.user")
+    directory: str = _default("app.directory")
+    source: str = _default("app.source")
+    wsgi: str = _default("app.wsgi")
+    workers: int = _default("app.workers")
+    bind: str = _default("app.bind")
+    packages: list[str] = _default("app.packages")
 
     @property
     def venv(self) -> str:
@@ -51,18 +57,21 @@ class AppAnswers:
 
 @dataclass
 class HttpsAnswers:
-    enabled: bool = True
-    email: str = ""
-    agree_tos: bool = False
-    mode: str = "certonly"
-    acme_server: str = "letsencrypt"
-    redirect: bool = True
-    renewal: str = "auto"
-    cron_schedule: str = "30 4 1 * *"
+    enabled: bool = _default("https.enabled")
+    email: str = _default("https.email")
+    agree_tos: bool = _default("https.agree_tos")
+    mode: str = _default("https.mode")
+    acme_server: str = _default("https.acme_server")
+    redirect: bool = _default("https.redirect")
+    renewal: str = _default("https.renewal")
+    cron_schedule: str = _default("https.cron_schedule")
 
     @property
     def directory_url(self) -> str:
         return v.ACME_SERVERS.get(self.acme_server, self.acme_server)
+
+
+Section = SystemAnswers | SiteAnswers | AppAnswers | HttpsAnswers
 
 
 @dataclass
@@ -72,15 +81,19 @@ class Answers:
     app: AppAnswers = field(default_factory=AppAnswers)
     https: HttpsAnswers = field(default_factory=HttpsAnswers)
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        return asdict(self)
-
     def get(self, dotted: str) -> Any:
         section, key = dotted.split(".")
         return getattr(getattr(self, section), key)
 
 
-_SECTION_TYPES = {"system": SystemAnswers, "site": SiteAnswers, "app": AppAnswers, "https": HttpsAnswers}
+# The one map from a section's name to its type (the TUI's draft builds answers through it too).
+SECTION_TYPES: dict[str, type[Section]] = {
+    "system": SystemAnswers, "site": SiteAnswers, "app": AppAnswers, "https": HttpsAnswers}
+
+
+def from_sections(values: dict[str, dict[str, Any]]) -> Answers:
+    """Typed answers from validated values per section; keys left out take the schema's defaults."""
+    return Answers(**{s: SECTION_TYPES[s](**values.get(s, {})) for s in SECTIONS})  # type: ignore[arg-type]
 
 
 def cross_check(answers: Answers, *, has_systemd: bool | None = None) -> list[tuple[str, str]]:
@@ -90,20 +103,16 @@ def cross_check(answers: Answers, *, has_systemd: bool | None = None) -> list[tu
 
 def from_mapping(data: dict[str, Any], source: str, *, has_systemd: bool | None = None) -> Answers:
     """Validate a parsed TOML document; the first problem found is raised, named by its dotted key."""
-    return _build(schema.validate(data, source, has_systemd=has_systemd))
+    return from_sections(schema.validate(data, source, has_systemd=has_systemd))
 
 
 def parse_text(text: str, source: str, *, has_systemd: bool | None = None) -> Answers:
-    return _build(schema.parse_text(text, source, has_systemd=has_systemd))
+    return from_sections(schema.parse_text(text, source, has_systemd=has_systemd))
 
 
 def load(path: Path, *, has_systemd: bool | None = None) -> Answers:
     """Read and validate an answers file; every way a file can be unusable becomes an AnswersError."""
-    return _build(schema.load(path, has_systemd=has_systemd))
-
-
-def _build(values: dict[str, dict[str, Any]]) -> Answers:
-    return Answers(**{s: _SECTION_TYPES[s](**values.get(s, {})) for s in SECTIONS})
+    return from_sections(schema.load(path, has_systemd=has_systemd))
 
 
 def dumps(answers: Answers) -> str:

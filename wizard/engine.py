@@ -15,6 +15,7 @@ from .files import FileTransaction, hash_of
 from .plan import Plan, Step
 from .runner import CommandResult, Runner, reason_in
 from .state import State, StateError
+from .status import StepStatus
 
 
 class StepFailed(Exception):
@@ -46,7 +47,7 @@ def step_done(step: Step, state: State, key: str) -> bool:
         return False
     if step.remember_inputs:
         record = state.steps.get(key)
-        if record is None or record.status != "done" or record.fingerprint != step.fingerprint:
+        if record is None or record.status != StepStatus.DONE or record.fingerprint != step.fingerprint:
             return False
     if not step.tracks and not step.files_current():
         return False
@@ -61,10 +62,14 @@ class Engine:
     emit: Listener
     _result: RunResult = field(default_factory=lambda: RunResult(ok=True), init=False, repr=False)
 
-    def statuses(self) -> dict[str, str]:
-        """For the plan view: which steps are already done on this machine."""
-        return {s.id: ("check" if s.always else "done" if step_done(s, self.state, self._key(s)) else "to do")
-                for s in self.plan.steps}
+    def statuses(self) -> dict[str, StepStatus]:
+        """For the plan view: which steps are already done on this machine (WAITING: to do)."""
+        return {s.id: self._status_before_run(s) for s in self.plan.steps}
+
+    def _status_before_run(self, step: Step) -> StepStatus:
+        if step.always:
+            return StepStatus.ALWAYS
+        return StepStatus.ALREADY_DONE if step_done(step, self.state, self._key(step)) else StepStatus.WAITING
 
     def _key(self, step: Step) -> str:
         return record_key(self.plan, step)
@@ -83,26 +88,27 @@ class Engine:
             step_started = time.monotonic()
             try:
                 if step_done(step, self.state, self._key(step)):
-                    self.emit(StepFinished(step.id, "skipped", time.monotonic() - step_started, "already done"))
+                    self.emit(StepFinished(step.id, StepStatus.ALREADY_DONE, time.monotonic() - step_started,
+                                              "already done"))
                     continue
-                self._record(step, "running")
+                self._record(step, StepStatus.RUNNING)
                 did_work = self._execute(step)
-                self._record(step, "done", time.monotonic() - step_started)
+                self._record(step, StepStatus.DONE, time.monotonic() - step_started)
                 if did_work:
                     result.ran.append(step.id)
-                self.emit(StepFinished(step.id, "done", time.monotonic() - step_started))
+                self.emit(StepFinished(step.id, StepStatus.DONE, time.monotonic() - step_started))
             except StateError as error:
                 return self._fail(result, step, str(error), "", step_started, started)
             except StepFailed as error:
                 try:
-                    self._record(step, "failed", time.monotonic() - step_started, error.message)
+                    self._record(step, StepStatus.FAILED, time.monotonic() - step_started, error.message)
                 except StateError:
                     pass
                 return self._fail(result, step, error.message, error.tail, step_started, started)
             except Exception as error:  # a bug or an OS error must still end as a failed step, not a trace
                 message = f"{type(error).__name__}: {error}"
                 try:
-                    self._record(step, "failed", time.monotonic() - step_started, message)
+                    self._record(step, StepStatus.FAILED, time.monotonic() - step_started, message)
                 except StateError:
                     pass
                 return self._fail(result, step, message, "", step_started, started)
@@ -114,14 +120,14 @@ class Engine:
               started: float) -> RunResult:
         result.ok, result.failed_step, result.message, result.tail = False, step.id, message, tail
         result.elapsed = time.monotonic() - started
-        self.emit(StepFinished(step.id, "failed", time.monotonic() - step_started, message, tail))
+        self.emit(StepFinished(step.id, StepStatus.FAILED, time.monotonic() - step_started, message, tail))
         self.emit(RunFinished(False, step.id, result.elapsed, bool(result.ran)))
         return result
 
-    def _record(self, step: Step, status: str, elapsed: float = 0.0, message: str = "") -> None:
+    def _record(self, step: Step, status: StepStatus, elapsed: float = 0.0, message: str = "") -> None:
         if self.runner.dry:
             return
-        if status == "done":
+        if status == StepStatus.DONE:
             for path in [f.path for f in step.files] + step.tracks:
                 digest = hash_of(path)
                 if digest is None:

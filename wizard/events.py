@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from .status import StepStatus
+
 
 @dataclass(frozen=True)
 class StepStarted:
@@ -52,7 +54,7 @@ class PromptNeeded:
 @dataclass(frozen=True)
 class StepFinished:
     step_id: str
-    status: str  # "done", "skipped" (already done), "failed"
+    status: StepStatus  # DONE, ALREADY_DONE or FAILED
     elapsed: float
     message: str = ""
     tail: str = ""

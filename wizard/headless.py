@@ -14,10 +14,12 @@ from . import preflight
 from .changes import describe_changes
 from .events import CommandStarted, Event, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
 from .lock import LockedError
+from .preflight import Level
 from .runner import DryRunner, PexpectRunner
 from .services import Services
 from .session import Session, run_lock
 from .state import StateError
+from .status import StepStatus
 from .summary import summary_lines
 from .transcript import Transcript, new_log_path, strip_ansi
 
@@ -28,7 +30,8 @@ class LinePrinter:
 
     def __init__(self, out: TextIO, verbose: bool, dry: bool = False) -> None:
         self.out, self.verbose = out, verbose
-        self.labels = {"skipped": "already done", "done": "would do" if dry else "done", "failed": "FAILED"}
+        self.labels = {StepStatus.ALREADY_DONE: "already done", StepStatus.DONE: "would do" if dry else "done",
+                       StepStatus.FAILED: "FAILED"}
         self._open_line = False
 
     def _write(self, text: str) -> None:
@@ -97,9 +100,9 @@ def run_headless(path: Path, *, dry_run: bool, verbose: bool,
 def report_findings(findings: list[preflight.Finding], out: TextIO) -> bool:
     """Print the preflight findings; True when one of them refuses the run."""
     for finding in findings:
-        label = {"refuse": "REFUSED", "warn": "warning", "info": "note"}[finding.level]
+        label = {Level.REFUSE: "REFUSED", Level.WARN: "warning", Level.INFO: "note"}[finding.level]
         print(f"  {label}: {finding.message}", file=out)
-    return any(f.level == "refuse" for f in findings)
+    return any(f.level is Level.REFUSE for f in findings)
 
 
 def _run(path: Path, answers: answers_mod.Answers, verbose: bool, force: bool, out: TextIO) -> int:

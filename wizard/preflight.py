@@ -12,6 +12,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .answers import Answers
 from .facts import Facts
@@ -20,9 +21,17 @@ MIN_FREE_BYTES = 300 * 1024 * 1024
 OFFLINE_ENV = "PISERVER_WIZARD_OFFLINE"
 
 
+class Level(StrEnum):
+    """How much a finding weighs: REFUSE stops the run unless --force; WARN and INFO are only said."""
+
+    REFUSE = "refuse"
+    WARN = "warn"
+    INFO = "info"
+
+
 @dataclass(frozen=True)
 class Finding:
-    level: str  # "refuse" (stop unless --force), "warn", "info"
+    level: Level
     code: str
     message: str
 
@@ -53,14 +62,14 @@ def machine(facts: Facts, *, may_hold_ports: tuple[str, ...] = ("nginx",)) -> li
     """What the machine alone tells, before any answer: the welcome screen shows these."""
     found: list[Finding] = []
     if facts.dpkg_audit:
-        found.append(Finding("info", "dpkg", "dpkg was interrupted; the first step repairs it (dpkg --configure -a)"))
+        found.append(Finding(Level.INFO, "dpkg", "dpkg was interrupted; the first step repairs it (dpkg --configure -a)"))
     if facts.free_disk_bytes and facts.free_disk_bytes < MIN_FREE_BYTES:
-        found.append(Finding("refuse", "disk", f"only {facts.free_disk_bytes // (1024 * 1024)} MB free on /; "
+        found.append(Finding(Level.REFUSE, "disk", f"only {facts.free_disk_bytes // (1024 * 1024)} MB free on /; "
                                                f"the install needs about {MIN_FREE_BYTES // (1024 * 1024)} MB"))
     for port in (80, 443):
         for owner in facts.owners_of(port):
             if owner not in may_hold_ports:
-                found.append(Finding("refuse", f"port{port}",
+                found.append(Finding(Level.REFUSE, f"port{port}",
                                      f"port {port} is held by {owner}, not nginx: nginx could not serve the site "
                                      f"(stop {owner}, or use --force if it will be gone)"))
     return found
@@ -70,29 +79,29 @@ def check(answers: Answers, facts: Facts) -> list[Finding]:
     apache_goes = answers.system.remove_apache and facts.has("apache2")
     found = machine(facts, may_hold_ports=("nginx", "apache2", "httpd") if apache_goes else ("nginx",))
     if facts.has("apache2") and not answers.system.remove_apache:
-        found.append(Finding("warn", "apache", "apache2 is installed and system.remove_apache is false: "
+        found.append(Finding(Level.WARN, "apache", "apache2 is installed and system.remove_apache is false: "
                                                "it must not hold port 80 or 443"))
     if answers.https.enabled:
         if time.gmtime().tm_year < 2024:
-            found.append(Finding("refuse", "clock", f"the clock says {time.strftime('%Y-%m-%d')}: certificates "
+            found.append(Finding(Level.REFUSE, "clock", f"the clock says {time.strftime('%Y-%m-%d')}: certificates "
                                                     "would be refused; set the time (a Pi has no real-time clock)"))
         elif facts.clock_synced is False:
-            found.append(Finding("warn", "clock", "the clock is not synchronised (NTP); if certificate requests "
+            found.append(Finding(Level.WARN, "clock", "the clock is not synchronised (NTP); if certificate requests "
                                                   "fail, check the time first"))
     if not network_checks_enabled():
-        found.append(Finding("info", "offline", f"checks that need the internet are skipped ({OFFLINE_ENV} is set)"))
+        found.append(Finding(Level.INFO, "offline", f"checks that need the internet are skipped ({OFFLINE_ENV} is set)"))
     elif answers.https.enabled:
         for domain in answers.site.domains:
             try:
                 here, addresses = _resolves_here(domain, facts)
             except NoDns as error:
-                found.append(Finding("info", "dns", f"DNS is not reachable ({error}): the domain check is skipped"))
+                found.append(Finding(Level.INFO, "dns", f"DNS is not reachable ({error}): the domain check is skipped"))
                 break
             if not addresses:
-                found.append(Finding("warn", "dns", f"{domain} does not resolve (yet): the certificate request "
+                found.append(Finding(Level.WARN, "dns", f"{domain} does not resolve (yet): the certificate request "
                                                     "will fail until its DNS points at this Pi"))
             elif not here:
                 public = [a for a in addresses if ipaddress.ip_address(a).is_global]
-                found.append(Finding("warn", "dns", f"{domain} resolves to {', '.join(addresses)}, not to this Pi"
+                found.append(Finding(Level.WARN, "dns", f"{domain} resolves to {', '.join(addresses)}, not to this Pi"
                                      + (" (fine if your router forwards ports 80 and 443 here)" if public else "")))
     return found

@@ -31,15 +31,23 @@ class AnswersError(Exception):
 
 
 class Field:
-    """One answer: where it lives, its default, the validator that normalises it, and its help line."""
+    """One answer: where it lives, its label, its default, the validator that normalises it, its help line.
 
-    __slots__ = ("section", "key", "default", "check", "help", "required", "options")
+    This table is the only place a default or a label is written: the typed model (``answers``), the
+    TUI's questions and the commented file written by "Save answers" all read them from here.
+    """
 
-    def __init__(self, section: str, key: str, default: Any, check: Callable[[Any], Any], help: str,
-                 required: bool = False, options: tuple[str, ...] = ()) -> None:
-        self.section, self.key, self.default, self.check, self.help, self.required = (
-            section, key, default, check, help, required)
+    __slots__ = ("section", "key", "label", "default", "check", "help", "required", "options")
+
+    def __init__(self, section: str, key: str, label: str, default: Any, check: Callable[[Any], Any],
+                 help: str, required: bool = False, options: tuple[str, ...] = ()) -> None:
+        self.section, self.key, self.label, self.default, self.check, self.help, self.required = (
+            section, key, label, default, check, help, required)
         self.options = options  # the whole set of values for a choice (the TUI offers them as a list)
+
+    def fresh_default(self) -> Any:
+        """The default as a new object: a list default must never be shared between two answers."""
+        return list(self.default) if isinstance(self.default, list) else self.default
 
     @property
     def dotted(self) -> str:
@@ -49,42 +57,42 @@ class Field:
         return f"Field({self.dotted!r})"
 
 
-def _choice(section: str, key: str, options: tuple[str, ...], help: str) -> Field:
+def _choice(section: str, key: str, label: str, options: tuple[str, ...], help: str) -> Field:
     """A field whose value is one of ``options``: the list the validator checks is the list offered."""
     def check(value: Any) -> str:
         return v.choice(value, options)
-    return Field(section, key, options[0], check, help, options=options)
+    return Field(section, key, label, options[0], check, help, options=options)
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("system", "update_packages", True, v.boolean, "apt update first"),
-    Field("system", "remove_apache", True, v.boolean, "purge apache2 if it is installed"),
-    Field("site", "domains", [], v.domains,
+    Field("system", "update_packages", "Update packages", True, v.boolean, "apt update first"),
+    Field("system", "remove_apache", "Remove apache2", True, v.boolean, "purge apache2 if it is installed"),
+    Field("site", "domains", "Domain names", [], v.domains,
           "first is the primary name; all share one certificate", required=True),
-    Field("site", "disable_default_site", True, v.boolean, "unlink nginx's default site"),
-    Field("app", "name", "hello", v.app_name,
+    Field("site", "disable_default_site", "Disable default", True, v.boolean, "unlink nginx's default site"),
+    Field("app", "name", "App name", "hello", v.app_name,
           "[a-z][a-z0-9-]{0,31}: names the supervisor program, nginx site, log folder"),
-    Field("app", "user", "pi", v.app_user, "existing non-root user that runs gunicorn"),
-    Field("app", "directory", "/home/pi/hello", v.directory, "absolute; holds the app and its venv/"),
-    _choice("app", "source", ("sample", "existing"),
+    Field("app", "user", "Runs as user", "pi", v.app_user, "existing non-root user that runs gunicorn"),
+    Field("app", "directory", "App folder", "/home/pi/hello", v.directory, "absolute; holds the app and its venv/"),
+    _choice("app", "source", "Source", ("sample", "existing"),
             '"sample": write the Flask hello app; "existing": use the app already there'),
-    Field("app", "wsgi", "app:app", v.wsgi, "module:callable for gunicorn"),
-    Field("app", "workers", 4, v.workers, "gunicorn worker processes (2 x cores + 1 is a good start)"),
-    Field("app", "bind", "127.0.0.1:4000", v.bind, 'or "unix:/run/NAME/gunicorn.sock"'),
-    Field("app", "packages", ["flask", "gunicorn"], v.packages,
+    Field("app", "wsgi", "WSGI entry", "app:app", v.wsgi, "module:callable for gunicorn"),
+    Field("app", "workers", "Workers", 4, v.workers, "gunicorn worker processes (2 x cores + 1 is a good start)"),
+    Field("app", "bind", "Listen on", "127.0.0.1:4000", v.bind, 'or "unix:/run/NAME/gunicorn.sock"'),
+    Field("app", "packages", "Packages", ["flask", "gunicorn"], v.packages,
           "requirement specifiers for the venv; a requirements.txt there is honoured too"),
-    Field("https", "enabled", True, v.boolean, "get a Let's Encrypt certificate and serve HTTPS"),
-    Field("https", "email", "", v.email, "for expiry notices from the certificate authority"),
-    Field("https", "agree_tos", False, v.boolean,
+    Field("https", "enabled", "Enable HTTPS", True, v.boolean, "get a Let's Encrypt certificate and serve HTTPS"),
+    Field("https", "email", "E-mail", "", v.email, "for expiry notices from the certificate authority"),
+    Field("https", "agree_tos", "Agree to terms", False, v.boolean,
           "Let's Encrypt subscriber agreement; required when enabled"),
-    _choice("https", "mode", ("certonly", "certbot-nginx"),
+    _choice("https", "mode", "Mode", ("certonly", "certbot-nginx"),
             '"certonly": the wizard writes the TLS server block; "certbot-nginx": certbot edits the site'),
-    Field("https", "acme_server", "letsencrypt", v.acme_server,
+    Field("https", "acme_server", "ACME server", "letsencrypt", v.acme_server,
           '"letsencrypt", "letsencrypt-staging", or an ACME directory URL'),
-    Field("https", "redirect", True, v.boolean, "HTTP -> HTTPS"),
-    _choice("https", "renewal", ("auto", "cron", "timer"),
+    Field("https", "redirect", "Redirect", True, v.boolean, "HTTP -> HTTPS"),
+    _choice("https", "renewal", "Renewal", ("auto", "cron", "timer"),
             '"auto": certbot\'s systemd timer if present, else cron; "cron"; "timer"'),
-    Field("https", "cron_schedule", "30 4 1 * *", v.cron_schedule, "used when renewal is by cron"),
+    Field("https", "cron_schedule", "Cron schedule", "30 4 1 * *", v.cron_schedule, "used when renewal is by cron"),
 )
 
 SECTIONS: tuple[str, ...] = ("system", "site", "app", "https")
@@ -100,8 +108,7 @@ def with_defaults(values: dict[str, dict[str, Any]]) -> SimpleNamespace:
     """Validated values filled up with the defaults, readable as answers.app.bind like the model."""
     sections = {}
     for section in SECTIONS:
-        table = {f.key: (list(f.default) if isinstance(f.default, list) else f.default)
-                 for f in FIELDS if f.section == section}
+        table = {f.key: f.fresh_default() for f in FIELDS if f.section == section}
         table.update(values.get(section, {}))
         sections[section] = SimpleNamespace(**table)
     return SimpleNamespace(**sections)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_atomic
+from .status import StepStatus
 
 DEFAULT_DIR = Path("/var/lib/piserver-wizard")
 VERSION = 1
@@ -30,11 +31,21 @@ class StateError(Exception):
 
 @dataclass
 class StepRecord:
-    status: str  # "running", "done", "failed"
+    status: StepStatus  # RUNNING, DONE or FAILED
     fingerprint: str = ""
     finished: float = 0.0
     elapsed: float = 0.0
     message: str = ""
+
+
+def _step_record(data: dict[str, Any]) -> StepRecord:
+    """A stored record; a status this version does not know reads as FAILED (the step is done again)."""
+    record = StepRecord(**data)
+    try:
+        record.status = StepStatus(record.status)
+    except ValueError:
+        record.status = StepStatus.FAILED
+    return record
 
 
 @dataclass
@@ -64,7 +75,7 @@ class State:
             return cls(path)
         return cls(
             path,
-            steps={k: StepRecord(**v) for k, v in data.get("steps", {}).items()},
+            steps={k: _step_record(v) for k, v in data.get("steps", {}).items()},
             files=dict(data.get("files", {})),
             answers_path=data.get("answers_path", ""),
             last_run=dict(data.get("last_run", {})),
@@ -86,7 +97,7 @@ class State:
         except OSError as error:
             raise StateError(f"cannot save progress to {self.path}: {error.strerror or error}") from error
 
-    def record(self, step_id: str, status: str, fingerprint: str = "", elapsed: float = 0.0,
+    def record(self, step_id: str, status: StepStatus, fingerprint: str = "", elapsed: float = 0.0,
                message: str = "") -> None:
         self.steps[step_id] = StepRecord(status, fingerprint, time.time(), round(elapsed, 3), message[:500])
         self.save()
