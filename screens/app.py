@@ -15,6 +15,7 @@ from textual.binding import Binding
 
 from wizard import EXIT_OK
 from wizard.answers import SECTIONS, Answers
+from wizard.commands import Privilege
 from wizard.events import Listener, Prompter
 from wizard.facts import Facts, probe
 from wizard.runner import CommandLog, PexpectRunner, Runner
@@ -29,8 +30,12 @@ RunnerFactory = Callable[[Listener, Prompter, CommandLog], Runner]
 
 
 def default_runner(emit: Listener, prompter: Prompter, log: CommandLog) -> Runner:
-    # interactive: a person is there to answer a question nobody foresaw, so the runner never gives up on it.
-    return PexpectRunner(emit, prompter, interactive=True, log=log)
+    """The TUI's runner. interactive: a person is there to answer a question nobody foresaw, so it never
+    gives up on one. As root no command goes through sudo, so no real password prompt can appear: text
+    that looks like one is some command's own output, and it gets no prompter to answer it (issue 12)."""
+    privilege = Privilege()
+    return PexpectRunner(emit, None if privilege.is_root else prompter, privilege=privilege, interactive=True,
+                         log=log)
 
 
 class WizardApp(App[int]):

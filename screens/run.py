@@ -1,8 +1,9 @@
 """Run: the steps with their state and time, overall progress, the live output pane, prompts, failures.
 
-The engine runs in a thread worker. The commands write their output into the run log themselves; the
-runner reads it back, and the worker's listener adds the wizard's own lines to the log and posts one typed
-message per event; nothing in the worker touches a widget. Output messages only fill a buffer: a timer
+The screen drives a :class:`wizard.session.RunSession` (the lock, the plan as the machine holds it at
+Install, the run log, the runner, cancellation); its engine runs in a thread worker. The commands write
+their output into the run log themselves and the runner reads it back; the session writes the wizard's own
+lines, and this screen's listener posts one typed message per event; nothing in the worker touches a widget. Output messages only fill a buffer: a timer
 flushes it to the ``Log`` every 0.1 s, cut to the last ``MAX_LINES`` lines, so a flood from apt costs one
 widget update per tick, never one per line, and never slows apt (it does not wait for the screen).
 
@@ -29,13 +30,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ListItem, ListView, Log, ProgressBar, Static
 
-from wizard import events
 from wizard.events import Event, Prompt
-from wizard.lock import LockedError, RunLock
-from wizard.session import Session, run_lock
+from wizard.lock import LockedError
+from wizard.session import RunSession, Session
 from wizard.state import StateError
 from wizard.status import SETTLED, StepStatus
-from wizard.transcript import Transcript
 
 from . import messages as m
 from .widgets import TitleBar, TypedInput
@@ -46,13 +45,10 @@ PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flus
 FLOOD_LINES = 200  # lines a flush adds to the followed pane at most
 FLOOD_FLUSH_SECONDS = 0.25  # while a flood lasts, the pane repaints at most this often (CPU, terminal bytes)
 GLYPHS = {StepStatus.WAITING: "·", StepStatus.RUNNING: "▶", StepStatus.DONE: "✓", StepStatus.ALREADY_DONE: "=",
-          StepStatus.SKIPPED: "»", StepStatus.FAILED: "✗"}
+          StepStatus.SKIPPED: "»", StepStatus.FAILED: "✗", StepStatus.STOPPED: "■"}
 WORDS = {StepStatus.WAITING: "waiting", StepStatus.RUNNING: "running", StepStatus.DONE: "done",
-         StepStatus.ALREADY_DONE: "already done", StepStatus.SKIPPED: "skipped", StepStatus.FAILED: "FAILED"}
-
-
-class RunStopped(Exception):
-    """Raised into the engine by our listener when the user quits: no further command starts."""
+         StepStatus.ALREADY_DONE: "already done", StepStatus.SKIPPED: "skipped", StepStatus.FAILED: "FAILED",
+         StepStatus.STOPPED: "stopped"}
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -138,6 +134,7 @@ class RunScreen(Screen):
         self.following = True
         self.answers_path: Path | None = None
         self.log_path: Path | None = None
+        self.run: RunSession | None = None  # made on mount: the lock, then the plan that runs
         self._pending: dict[str, list[str]] = {}
         self._pending_size: dict[str, int] = {}
         self._pending_cut: set[str] = set()
@@ -145,11 +142,8 @@ class RunScreen(Screen):
         self._partial_shown = ""
         self._flooding = False
         self._flushed_at = 0.0
-        self._transcript: Transcript | None = None
-        self._lock: RunLock | None = None
         self._quitting = False
         self._password_done: threading.Event | None = None
-        self.runner = None  # made by the app's runner factory once the run log is open
 
     # Layout
 
@@ -181,42 +175,48 @@ class RunScreen(Screen):
         self.set_interval(1.0, self._tick, name="elapsed")
         self.query_one("#steps").focus()
         self._show_step(self.order[0] if self.order else None)
-        try:
-            self._lock = run_lock()
-            self._lock.acquire()
-        except (LockedError, OSError) as error:
-            self._lock = None
-            self._crash(str(error))
-            return
-        self._start(None, remember=True)
+        if self._open_run():
+            self._start(None, remember=True)
 
     def on_unmount(self) -> None:
         self._release()
 
     def _release(self) -> None:
-        if self._transcript is not None:
-            self._transcript.close()
-            self._transcript = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        if self.run is not None:
+            self.run.close()
+            self.run = None
+
+    def _open_run(self) -> bool:
+        """The run lock first, then the state and the plan as the machine holds them now (not the review's)."""
+        app = self.app
+        run = RunSession(self.session.answers, lambda emit, log: app.runner_factory(emit, self._ask_password, log),
+                         facts=self.session.facts, prepare=app.session_factory, log_path=app.log_path())
+        try:
+            session = run.open()
+        except (LockedError, OSError, StateError) as error:
+            self._crash(str(error))
+            return False
+        self.run = run
+        if [s.id for s in session.plan.steps] != self.order:
+            self._crash("the plan changed since the review (another run?): go back and review it again")
+            return False
+        self.session = session
+        run.listeners.append(self._emit)
+        return True
 
     def _open_log(self) -> bool:
-        """The run log the commands write into, and the runner that hands them it (once per screen)."""
-        if self._transcript is None:
-            try:
-                self.log_path = self.app.log_path()
-                self._transcript = Transcript(self.log_path)
-            except OSError as error:
-                self._crash(f"cannot open the run log {self.log_path}: {error.strerror or error}")
-                return False
-            self.runner = None  # a runner hands its commands the log it was made with
-        if self.runner is None:
-            self.runner = self.app.runner_factory(self._emit, self._ask_password, self._transcript)
+        """The run log the commands write into, and the runner that hands them it (once per run)."""
+        assert self.run is not None
+        self.log_path = self.run.log_path
+        try:
+            self.run.start_log()
+        except OSError as error:
+            self._crash(f"cannot open the run log {self.log_path}: {error.strerror or error}")
+            return False
         return True
 
     def _start(self, start_at: str | None, remember: bool = False) -> None:
-        if not self._open_log():
+        if self.run is None or not self._open_log():
             return
         self.running = True
         self.failed = None
@@ -229,22 +229,19 @@ class RunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def _run_engine(self, start_at: str | None, remember: bool) -> None:
+        run = self.run
+        assert run is not None
         try:
             if remember:
-                self.post_message(m.AnswersSaved(self.session.remember_answers(None)))
-            self.session.engine(self.runner, self._emit).run(start_at)
-        except RunStopped:
-            self.post_message(m.RunCrashed("stopped by you"))
+                self.post_message(m.AnswersSaved(run.remember_answers(None)))
+            run.run(start_at)
         except (StateError, OSError) as error:
             self.post_message(m.RunCrashed(str(error)))
         except Exception as error:  # a bug must end as a message on screen, not a silent dead worker
             self.post_message(m.RunCrashed(f"{type(error).__name__}: {error}"))
 
     def _emit(self, event: Event) -> None:
-        if self._quitting and isinstance(event, (events.StepStarted, events.CommandStarted)):
-            raise RunStopped()
-        if self._transcript is not None:
-            self._transcript(event)
+        """The run session's listener (the run log has the event already): one message to the app's thread."""
         self.post_message(m.for_event(event))
 
     def _ask_password(self, prompt: Prompt) -> str | None:
@@ -387,7 +384,7 @@ class RunScreen(Screen):
         failure = self.query_one("#failure")
         failure.display = True
         view = self.views.get(self.failed or "")
-        self.query_one("#retry").display = view is not None or bool(self.crashed and self._lock)
+        self.query_one("#retry").display = view is not None or bool(self.crashed and self.run)
         self.query_one("#skip").display = view is not None and view.safe_to_skip
         self.query_one("#show_log").display = self.log_path is not None
         self.query_one("#retry" if self.query_one("#retry").display else "#quit_run", Button).focus()
@@ -493,7 +490,7 @@ class RunScreen(Screen):
             self.session, str(self.answers_path or ""), str(self.log_path or ""), counts))
 
     def _leave(self) -> None:
-        step = next((v for v in self.views.values() if v.status in (StepStatus.RUNNING, StepStatus.FAILED)), None)
+        step = next((v for v in self.views.values() if v.status in (StepStatus.RUNNING, StepStatus.FAILED, StepStatus.STOPPED)), None)
         where = f" at '{step.title}'" if step else ""
         self._release()
         self.app.exit(1, return_code=1,
@@ -502,8 +499,8 @@ class RunScreen(Screen):
     def stop_and_quit(self) -> None:
         """Ctrl+Q confirmed while a step runs: stop the command, wait for the engine to record it, leave."""
         self._quitting = True
-        if self.runner is not None:
-            self.runner.cancel()  # type: ignore[attr-defined]
+        if self.run is not None:
+            self.run.cancel()
         if self._password_done is not None:
             self._password_done.set()
         self.set_timer(15.0, self._leave)
@@ -519,7 +516,8 @@ class RunScreen(Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "prompt-input":
-            self.runner.send_input(event.value)  # type: ignore[union-attr]
+            if self.run is not None:
+                self.run.send_input(event.value)
             self._hide_prompt()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -528,7 +526,7 @@ class RunScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         stopped = not self.running and (self.failed is not None or bool(self.crashed))
         if action == "retry":
-            return stopped and (self.failed is not None or self._lock is not None)
+            return stopped and (self.failed is not None or self.run is not None)
         if action == "skip":
             view = self.views.get(self.failed or "")
             return stopped and view is not None and view.safe_to_skip

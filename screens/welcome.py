@@ -17,6 +17,7 @@ from wizard.answers import Answers, AnswersError, load
 from wizard.facts import WATCHED_PACKAGES, Facts
 from wizard.headless import over_plain_ssh
 from wizard.state import State
+from wizard.status import StepStatus
 
 from . import messages as m
 from .widgets import TitleBar
@@ -68,14 +69,14 @@ def earlier_run(state: State, saved: Path, facts: Facts) -> tuple[Answers | None
     # Records may be kept per app ("NAME/STEP"): count those of the app the saved answers describe.
     records = {key: record for key, record in state.steps.items()
                if answers is None or "/" not in key or key.startswith(f"{answers.app.name}/")}
-    done = sum(1 for r in records.values() if r.status == "done")
-    failed = [(k, r) for k, r in records.items() if r.status in ("failed", "running")]
+    done = sum(1 for r in records.values() if r.status == StepStatus.DONE)
+    failed = [(k, r) for k, r in records.items() if r.status in (StepStatus.FAILED, StepStatus.RUNNING)]
     what = f"{done} step{'s' if done != 1 else ''} done"
     if failed:
         step_id, record = failed[-1]
         step_id = step_id.rsplit("/", 1)[-1]  # records may be kept per app: "NAME/STEP"
         why = f": {record.message}" if record.message else ""
-        what += f"; stopped at '{step_id}'" + (why if record.status == "failed" else " (interrupted)")
+        what += f"; stopped at '{step_id}'" + (why if record.status == StepStatus.FAILED else " (interrupted)")
     if answers is None:
         return None, f"{what}. Its answers cannot be used: {problem}"
     return answers, f"{answers.app.name} for {', '.join(answers.site.domains)}: {what}. Answers: {saved}"

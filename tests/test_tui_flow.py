@@ -335,6 +335,8 @@ async def test_ctrl_q_while_a_step_runs_asks_and_says_a_rerun_resumes(tmp_path):
         assert time.monotonic() - started < 10
     assert app.return_code == 1
     assert not (tmp_path / "reached").exists()
+    # Quitting is not a failure of the step: its record says it was interrupted, and the next run redoes it.
+    assert State.load(tmp_path / "state" / "state.json").steps["hello/slow"].status == "running"
 
 
 async def test_welcome_offers_resume_after_an_earlier_run(tmp_path, state_dir):

@@ -123,10 +123,10 @@ class ScriptedEngine:
                 self.emit(Output(step.id, "E: Unable to locate package nginx-full\n"))
                 self.emit(StepFinished(step.id, StepStatus.FAILED, 1.0, "apt-get install exited with status 100",
                                        "Reading package lists...\nE: Unable to locate package nginx-full"))
-                self.emit(RunFinished(False, step.id, 2.0, True))
+                self.emit(RunFinished(False, step.id, 2.0))
                 return None
             self.emit(StepFinished(step.id, StepStatus.DONE, 1.0))
-        self.emit(RunFinished(True, None, 2.0, True))
+        self.emit(RunFinished(True, None, 2.0))
         return None
 
 
@@ -136,7 +136,7 @@ class ScriptedSession(Session):
     statuses_map: dict[str, StepStatus] = field(default_factory=dict)
     saved_to: Path = Path("/var/lib/piserver-wizard/answers.toml")
 
-    def engine(self, runner, emit):
+    def engine(self, runner, emit, stop=None):
         return ScriptedEngine(self.plan, emit, self.fail_at, self.statuses_map)
 
     def remember_answers(self, source):

@@ -6,6 +6,7 @@ progress store, and reports through events; the CLI and the TUI are two listener
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -24,12 +25,24 @@ class StepFailed(Exception):
         self.message, self.tail = message, tail
 
 
+class RunStopped(StepFailed):
+    """The front end cancelled the run: raised inside the engine only, never by a listener.
+
+    A subclass of StepFailed so a step stopped half-way puts its files back like a failed one; the run
+    itself ends as stopped, and the step's record stays RUNNING, so the next run does it again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("stopped before the step finished")
+
+
 @dataclass
 class RunResult:
     ok: bool
     failed_step: str | None = None
     message: str = ""
     tail: str = ""
+    stopped: bool = False  # cancelled by the front end; failed_step is the step it interrupted
     ran: list[str] = field(default_factory=list)  # steps that did work
     elapsed: float = 0.0
     command_seconds: float = 0.0  # wall time spent in the commands themselves
@@ -56,10 +69,14 @@ def step_done(step: Step, state: State, key: str) -> bool:
 
 @dataclass
 class Engine:
+    """Runs a plan's steps in order. ``stop`` is the front end's cancel: checked before every step, every
+    command and every probe; the runner's own ``cancel()`` ends the command running at that moment."""
+
     plan: Plan
     runner: Runner
     state: State
     emit: Listener
+    stop: threading.Event = field(default_factory=threading.Event)
     _result: RunResult = field(default_factory=lambda: RunResult(ok=True), init=False, repr=False)
 
     def statuses(self) -> dict[str, StepStatus]:
@@ -74,46 +91,58 @@ class Engine:
     def _key(self, step: Step) -> str:
         return record_key(self.plan, step)
 
+    def cancel(self) -> None:
+        """Stop the run: no further step, command or probe starts, and the running command is ended."""
+        self.stop.set()
+        self.runner.cancel()
+
     def run(self, start_at: str | None = None) -> RunResult:
         started = time.monotonic()
         result = RunResult(ok=True)
         self._result = result
-        total = len(self.plan.steps)
-        reached = start_at is None
-        for index, step in enumerate(self.plan.steps, 1):
-            reached = reached or step.id == start_at
-            if not reached:
-                continue
-            self.emit(StepStarted(step.id, step.title, index, total))
+        ids = [s.id for s in self.plan.steps]
+        first = ids.index(start_at) if start_at in ids else 0
+        for index, step in enumerate(self.plan.steps[first:], first + 1):
+            if self.stop.is_set():
+                return self._stopped(result, step, started)
+            self.emit(StepStarted(step.id, step.title, index, len(ids)))
             step_started = time.monotonic()
             try:
-                if step_done(step, self.state, self._key(step)):
-                    self.emit(StepFinished(step.id, StepStatus.ALREADY_DONE, time.monotonic() - step_started,
-                                              "already done"))
-                    continue
-                self._record(step, StepStatus.RUNNING)
-                did_work = self._execute(step)
-                self._record(step, StepStatus.DONE, time.monotonic() - step_started)
-                if did_work:
-                    result.ran.append(step.id)
-                self.emit(StepFinished(step.id, StepStatus.DONE, time.monotonic() - step_started))
+                self._step(step, result, step_started)
+            except RunStopped:
+                self.emit(StepFinished(step.id, StepStatus.STOPPED, time.monotonic() - step_started))
+                return self._stopped(result, step, started)
             except StateError as error:
                 return self._fail(result, step, str(error), "", step_started, started)
-            except StepFailed as error:
-                try:
-                    self._record(step, StepStatus.FAILED, time.monotonic() - step_started, error.message)
-                except StateError:
-                    pass
-                return self._fail(result, step, error.message, error.tail, step_started, started)
             except Exception as error:  # a bug or an OS error must still end as a failed step, not a trace
-                message = f"{type(error).__name__}: {error}"
+                failure = error if isinstance(error, StepFailed) else StepFailed(f"{type(error).__name__}: {error}")
                 try:
-                    self._record(step, StepStatus.FAILED, time.monotonic() - step_started, message)
+                    self._record(step, StepStatus.FAILED, time.monotonic() - step_started, failure.message)
                 except StateError:
                     pass
-                return self._fail(result, step, message, "", step_started, started)
+                return self._fail(result, step, failure.message, failure.tail, step_started, started)
         result.elapsed = time.monotonic() - started
-        self.emit(RunFinished(True, None, result.elapsed, bool(result.ran)))
+        self.emit(RunFinished(True, None, result.elapsed))
+        return result
+
+    def _step(self, step: Step, result: RunResult, step_started: float) -> None:
+        """One step: passed over when the machine shows it done, else run and recorded."""
+        if step_done(step, self.state, self._key(step)):
+            self.emit(StepFinished(step.id, StepStatus.ALREADY_DONE, time.monotonic() - step_started,
+                                   "already done"))
+            return
+        self._record(step, StepStatus.RUNNING)
+        did_work = self._execute(step)
+        self._record(step, StepStatus.DONE, time.monotonic() - step_started)
+        if did_work:
+            result.ran.append(step.id)
+        self.emit(StepFinished(step.id, StepStatus.DONE, time.monotonic() - step_started))
+
+    def _stopped(self, result: RunResult, step: Step, started: float) -> RunResult:
+        result.ok, result.stopped, result.failed_step = False, True, step.id
+        result.message = "stopped by the user"
+        result.elapsed = time.monotonic() - started
+        self.emit(RunFinished(False, step.id, result.elapsed, stopped=True))
         return result
 
     def _fail(self, result: RunResult, step: Step, message: str, tail: str, step_started: float,
@@ -121,7 +150,7 @@ class Engine:
         result.ok, result.failed_step, result.message, result.tail = False, step.id, message, tail
         result.elapsed = time.monotonic() - started
         self.emit(StepFinished(step.id, StepStatus.FAILED, time.monotonic() - step_started, message, tail))
-        self.emit(RunFinished(False, step.id, result.elapsed, bool(result.ran)))
+        self.emit(RunFinished(False, step.id, result.elapsed))
         return result
 
     def _record(self, step: Step, status: StepStatus, elapsed: float = 0.0, message: str = "") -> None:
@@ -136,10 +165,15 @@ class Engine:
                     self.state.files[path] = digest
         self.state.record(self._key(step), status, step.fingerprint, elapsed, message)
 
-    def _command(self, step: Step, command: Command) -> CommandResult:
+    def _command(self, step: Step, command: Command, *, cleaning_up: bool = False) -> CommandResult:
+        """Run one command; ``cleaning_up``: putting things back after a failure, which a stop must not skip."""
+        if self.stop.is_set() and not cleaning_up:
+            raise RunStopped()
         self.emit(CommandStarted(step.id, command.display()))
         outcome = self.runner.run(step.id, command)
         self._result.command_seconds += outcome.elapsed
+        if self.stop.is_set() and not cleaning_up:
+            raise RunStopped()
         if not outcome.ok or outcome.exit_code not in command.ok_codes:
             if outcome.timed_out:
                 why = f"timed out after {command.timeout:.0f} s"
@@ -156,6 +190,8 @@ class Engine:
         inputs_changed = bool(record and record.fingerprint and record.fingerprint != step.fingerprint)
         for command in step.commands:
             self._command(step, command)
+        if self.stop.is_set():
+            raise RunStopped()
         tx = FileTransaction(step.id)
         changed = [self.runner.write(tx, f) for f in step.files] + [self.runner.link(tx, lk) for lk in step.links]
         files_changed = any(changed)
@@ -165,11 +201,15 @@ class Engine:
                     self._command(step, command)
             except StepFailed as failure:
                 self._roll_back(step, tx)
+                if isinstance(failure, RunStopped):
+                    raise
                 raise StepFailed(f"{failure.message}; the previous files were put back", failure.tail) from None
         elif inputs_changed:
             for command in step.on_rerun:
                 self._command(step, command)
         for probe in step.probes:
+            if self.stop.is_set():
+                raise RunStopped()
             probe_started = time.monotonic()
             ok, message = self.runner.probe(step.id, probe.description, probe.check)
             self._result.check_seconds += time.monotonic() - probe_started
@@ -185,6 +225,6 @@ class Engine:
         self.emit(Output(step.id, f"rolled back: {', '.join(restored)}\n"))
         for command in step.on_change:
             try:
-                self._command(step, command)
+                self._command(step, command, cleaning_up=True)
             except StepFailed:
                 pass

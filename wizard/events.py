@@ -54,7 +54,7 @@ class PromptNeeded:
 @dataclass(frozen=True)
 class StepFinished:
     step_id: str
-    status: StepStatus  # DONE, ALREADY_DONE or FAILED
+    status: StepStatus  # DONE, ALREADY_DONE, FAILED or STOPPED
     elapsed: float
     message: str = ""
     tail: str = ""
@@ -63,9 +63,9 @@ class StepFinished:
 @dataclass(frozen=True)
 class RunFinished:
     ok: bool
-    failed_step: str | None
+    failed_step: str | None  # the step that failed or was running when the run was stopped
     elapsed: float
-    changed: bool
+    stopped: bool = False  # cancelled by the front end (the user quit), not failed
 
 
 Event = StepStarted | CommandStarted | Output | PromptNeeded | StepFinished | RunFinished

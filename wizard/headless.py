@@ -15,14 +15,14 @@ from .changes import describe_changes
 from .events import CommandStarted, Event, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
 from .lock import LockedError
 from .preflight import Level
+from .engine import RunResult
 from .runner import DryRunner, PexpectRunner
 from .services import Services
-from .session import Session, run_lock
+from .session import RunSession, Session
 from .state import StateError
 from .status import StepStatus
 from .summary import summary_lines
-from .transcript import Transcript, new_log_path, strip_ansi
-
+from .transcript import strip_ansi
 
 
 class LinePrinter:
@@ -73,28 +73,30 @@ def run_headless(path: Path, *, dry_run: bool, verbose: bool,
     except answers_mod.AnswersError as error:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if not dry_run:
-        problem = privilege_problem()
-        if problem:
-            print(f"piserver-wizard: {problem}", file=sys.stderr)
-            return EXIT_USAGE
     if dry_run:
-        session = Session.prepare(answers)
-        printer = LinePrinter(out, verbose=True, dry=True)
-        print(f"Dry run on {session.facts.hostname}: nothing will be changed.", file=out)
-        report_findings(preflight.check(answers, session.facts), out)
-        result = session.engine(DryRunner(printer), printer).run()
-        return EXIT_OK if result.ok else EXIT_FAILED
-    lock = run_lock()
+        return _dry_run(answers, out)
+    problem = privilege_problem()
+    if problem:
+        print(f"piserver-wizard: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    run = RunSession(answers, lambda emit, log: PexpectRunner(emit, log=log, follow_all=verbose))
     try:
-        lock.acquire()
+        run.open()
     except LockedError as error:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        return _run(path, answers, verbose, force, out)
-    finally:
-        lock.release()
+    with run:
+        return _run(run, path, verbose, force, out)
+
+
+def _dry_run(answers: answers_mod.Answers, out: TextIO) -> int:
+    """What a run would do, said step by step; nothing is locked, logged or changed."""
+    session = Session.prepare(answers)
+    printer = LinePrinter(out, verbose=True, dry=True)
+    print(f"Dry run on {session.facts.hostname}: nothing will be changed.", file=out)
+    report_findings(preflight.check(answers, session.facts), out)
+    result = session.engine(DryRunner(printer), printer).run()
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def report_findings(findings: list[preflight.Finding], out: TextIO) -> bool:
@@ -105,51 +107,53 @@ def report_findings(findings: list[preflight.Finding], out: TextIO) -> bool:
     return any(f.level is Level.REFUSE for f in findings)
 
 
-def _run(path: Path, answers: answers_mod.Answers, verbose: bool, force: bool, out: TextIO) -> int:
+def _run(run: RunSession, path: Path, verbose: bool, force: bool, out: TextIO) -> int:
     started = time.monotonic()
-    session = Session.prepare(answers)
-    log_path = new_log_path()
-    print(f"piserver-wizard on {session.facts.hostname} ({session.facts.os_name}, {session.facts.arch}); "
-          f"full log: {log_path}", file=out)
-    if report_findings(preflight.check(answers, session.facts), out) and not force:
+    facts = run.facts
+    assert facts is not None
+    print(f"piserver-wizard on {facts.hostname} ({facts.os_name}, {facts.arch}); full log: {run.log_path}",
+          file=out)
+    if report_findings(preflight.check(run.answers, facts), out) and not force:
         print("piserver-wizard: refused before changing anything (see above); --force goes on anyway",
               file=sys.stderr)
         return EXIT_USAGE
-    transcript = Transcript(log_path)
-    printer = LinePrinter(out, verbose)
-
-    def emit(event: Event) -> None:
-        transcript(event)
-        printer(event)
-
     if over_plain_ssh():
         print("  note: over SSH without tmux or screen, a dropped connection stops the run; "
               "run the same command again to resume (or start it inside tmux)", file=out)
-    for change in describe_changes(session.previous_answers(), answers):
+    for change in describe_changes(run.previous_answers(), run.answers):
         print(f"  change: {change}", file=out)
+    run.listeners.append(LinePrinter(out, verbose))
     try:
-        session.remember_answers(path)
-        result = session.engine(PexpectRunner(emit, log=transcript, follow_all=verbose), emit).run()
+        run.start_log()
+        run.remember_answers(path)
+        result = run.run()
     except StateError as error:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        transcript.close()
     if not result.ok:
-        step = session.plan.step(result.failed_step or "")
-        print(f"\nStep '{step.title}' failed: {result.message}", file=out)
-        if result.tail:
-            print("Last output:\n  " + result.tail.replace("\n", "\n  "), file=out)
-        print(f"Full log: {log_path}\nFix the cause, then run the same command again: it resumes at this step.",
-              file=out)
-        return EXIT_FAILED
-    total = time.monotonic() - started
+        return _report_failure(run, result, out)
+    _report_success(run, result, time.monotonic() - started, path, out)
+    return EXIT_OK
+
+
+def _report_failure(run: RunSession, result: RunResult, out: TextIO) -> int:
+    step = run.session.plan.step(result.failed_step or "") if run.session else None
+    title = step.title if step else result.failed_step
+    print(f"\nStep '{title}' failed: {result.message}", file=out)
+    if result.tail:
+        print("Last output:\n  " + result.tail.replace("\n", "\n  "), file=out)
+    print(f"Full log: {run.log_path}\nFix the cause, then run the same command again: it resumes at this step.",
+          file=out)
+    return EXIT_FAILED
+
+
+def _report_success(run: RunSession, result: RunResult, total: float, path: Path, out: TextIO) -> None:
     split = (f"commands {result.command_seconds:.1f} s, checks {result.check_seconds:.1f} s, "
              f"the wizard itself {total - result.command_seconds - result.check_seconds:.1f} s")
     if not result.ran:
         print(f"\nNothing to do: everything was already in place ({total:.1f} s: {split}).", file=out)
     else:
         print(f"\nDone in {total:.1f} s ({split}).", file=out)
-    for label, value in summary_lines(answers, session.facts, str(path.resolve()), str(log_path)):
+    assert run.facts is not None
+    for label, value in summary_lines(run.answers, run.facts, str(path.resolve()), str(run.log_path)):
         print(f"  {label + ':':17} {value}", file=out)
-    return EXIT_OK

@@ -75,6 +75,12 @@ class Runner(Protocol):
 
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]: ...
 
+    def send_input(self, text: str) -> None:
+        """A line for the running command: a person's answer to a question it asked (PromptNeeded)."""
+
+    def cancel(self) -> None:
+        """End the command running now (the engine starts no other once its run is stopped)."""
+
 
 POLL_SECONDS = 0.1  # how often the log is read back while a command runs (the pty wakes us at once)
 SHOW_BYTES = 64 << 10  # read back per poll at most: far more than a pane shows in that time
@@ -193,6 +199,7 @@ class PexpectRunner:
         self._input.put(text)
 
     def cancel(self) -> None:
+        """End the running command; a later ``run`` starts afresh (the engine decides whether one comes)."""
         self._cancel = True
 
     def _environment(self) -> dict[str, str]:
@@ -356,3 +363,9 @@ class DryRunner:
 
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
         return True, f"would check: {description}"
+
+    def send_input(self, text: str) -> None:
+        """Nothing runs, so nothing asks."""
+
+    def cancel(self) -> None:
+        """Nothing runs, so nothing is ended; the engine's stop is enough."""

@@ -31,11 +31,6 @@ class Services:
             return Command.of("systemctl", "enable", "--now", unit)
         return Command.of("service", unit, "start")
 
-    def restart(self, unit: str) -> Command:
-        if self.systemd:
-            return Command.of("systemctl", "restart", unit)
-        return Command.of("service", unit, "restart")
-
     def reload(self, unit: str) -> Command:
         if self.systemd:
             return Command.of("systemctl", "reload", unit)

@@ -54,7 +54,6 @@ class State:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256 of what the wizard left there
     answers_path: str = ""
-    last_run: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> "State":
@@ -63,14 +62,15 @@ class State:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             return cls(path)
-        except (OSError, ValueError) as error:
-            # A store we cannot read is treated as empty (every step re-checks the machine), not fatal.
+        except (OSError, ValueError):
+            # A store we cannot read is treated as empty (every step re-checks the machine), not fatal;
+            # the unreadable file is kept beside it for whoever wants to look.
             broken = path.with_suffix(f".broken-{int(time.time())}")
             try:
                 path.rename(broken)
             except OSError:
                 pass
-            return cls(path, last_run={"note": f"previous state unreadable ({error}); kept as {broken.name}"})
+            return cls(path)
         if data.get("version") != VERSION:
             return cls(path)
         return cls(
@@ -78,14 +78,12 @@ class State:
             steps={k: _step_record(v) for k, v in data.get("steps", {}).items()},
             files=dict(data.get("files", {})),
             answers_path=data.get("answers_path", ""),
-            last_run=dict(data.get("last_run", {})),
         )
 
     def to_json(self) -> str:
         return json.dumps({
             "version": VERSION,
             "answers_path": self.answers_path,
-            "last_run": self.last_run,
             "steps": {k: vars(v) for k, v in self.steps.items()},
             "files": self.files,
         }, indent=2, sort_keys=True) + "\n"

@@ -20,6 +20,7 @@ class StepStatus(StrEnum):
     ALREADY_DONE = "already-done"  # found in place with the same inputs: nothing was run
     SKIPPED = "skipped"  # it failed and the user chose to go on without it
     FAILED = "failed"
+    STOPPED = "stopped"  # the run was stopped while it ran; the store keeps RUNNING, so it is done again
 
 
 # The states in which a run may go past a step.
