@@ -1,10 +1,14 @@
-"""Bad answers files are refused by the installed console script before anything runs.
+"""Bad answers files are refused before anything runs, with a message naming the file and the place.
 
 Every file in tests/bad_answers/ is a complete answers file with one fault; its first line says where the
 refusal must point: ``# expect: section.key``, ``# expect: line L, column C`` (a TOML syntax error) or
 ``# expect: <substring>`` (a file-level problem). Further ``# also: <substring>`` lines must appear in the
-message too (the "did you mean" hints). The wizard runs for real (not --check): exit code 2, one line on
-stderr naming the file and the place, no traceback, and nothing changed under the folders it manages.
+message too (the "did you mean" hints).
+
+The whole corpus goes through the schema in-process (``wizard.schema.load``, what every load of the
+installed wizard calls first). A handful, one of each kind of fault, also go through the installed console
+script for real (not --check): exit code 2, one line on stderr naming the file and the place, no
+traceback, and nothing changed under the folders it manages.
 """
 
 from __future__ import annotations
@@ -173,22 +177,26 @@ def refused_run(wizard: str, path: Path) -> subprocess.CompletedProcess[str]:
                 f"last changes seen around the run: {changed}")
 
 
+def assert_names_the_place(message: str, path: Path, expect: str, also: list[str]) -> None:
+    assert f"{path}: " in message, f"the message must name the file {path}: {message!r}"
+    if POSITION.match(expect):
+        assert f"{path}: not valid TOML: " in message, message
+        assert f"(at {expect})" in message, f"want the position {expect}: {message!r}"
+    elif KEY.match(expect):
+        assert f"{path}: {expect}: " in message, f"want the key {expect}: {message!r}"
+    else:
+        assert expect in message, f"want {expect!r} in {message!r}"
+    for extra in also:
+        assert extra in message, f"want {extra!r} in {message!r}"
+
+
 def assert_refused(wizard: str, path: Path, expect: str, also: list[str]) -> None:
     result = refused_run(wizard, path)
     stderr = result.stderr
     assert "Traceback" not in stderr and "Traceback" not in result.stdout, stderr
     assert result.returncode == 2, f"exit {result.returncode}, stderr: {stderr!r}, stdout: {result.stdout!r}"
     assert len(stderr.strip().splitlines()) == 1, f"want one message on stderr, got: {stderr!r}"
-    assert f"{path}: " in stderr, f"the message must name the file {path}: {stderr!r}"
-    if POSITION.match(expect):
-        assert f"{path}: not valid TOML: " in stderr, stderr
-        assert f"(at {expect})" in stderr, f"want the position {expect}: {stderr!r}"
-    elif KEY.match(expect):
-        assert f"{path}: {expect}: " in stderr, f"want the key {expect}: {stderr!r}"
-    else:
-        assert expect in stderr, f"want {expect!r} in {stderr!r}"
-    for extra in also:
-        assert extra in stderr, f"want {extra!r} in {stderr!r}"
+    assert_names_the_place(stderr, path, expect, also)
 
 
 def test_corpus_is_large_enough() -> None:
@@ -196,7 +204,25 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.stem for p in CORPUS_FILES])
-def test_bad_answers_file_is_refused(wizard: str, path: Path) -> None:
+def test_bad_answers_file_is_refused_by_the_schema(path: Path) -> None:
+    from wizard.schema import AnswersError, load
+
+    _ensure_pi()
+    expect, also = _expectations(path)
+    with pytest.raises(AnswersError) as refused:
+        load(path, has_systemd=os.path.isdir("/run/systemd/system"))
+    assert_names_the_place(str(refused.value), path, expect, also)
+
+
+# One of each kind of fault, through the installed script: a key, a syntax error, a file-level problem,
+# a rule between keys, a did-you-mean hint, and bytes that are not text.
+THROUGH_THE_BINARY = ["workers_zero", "syntax_unclosed_string", "empty", "email_missing_with_https",
+                      "unknown_key_worker", "binary_garbage"]
+
+
+@pytest.mark.parametrize("name", THROUGH_THE_BINARY)
+def test_bad_answers_file_is_refused_by_the_installed_wizard(wizard: str, name: str) -> None:
+    path = CORPUS / f"{name}.toml"
     expect, also = _expectations(path)
     assert_refused(wizard, path, expect, also)
 

@@ -64,7 +64,8 @@ async def to_review(pilot) -> None:
 
 def text_of(widget: Static) -> str:
     """The plain text a Static shows, whatever it was given (markup, Text, a Rich renderable)."""
-    content = widget.content
+    # Static.content from Textual 6 on; Textual 5 (the lowest the wizard allows) calls it renderable.
+    content = widget.content if hasattr(widget, "content") else widget.renderable
     if isinstance(content, str):
         return str(widget.render())
     console = Console(width=200, record=True, file=io.StringIO(), color_system=None)
