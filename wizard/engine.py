@@ -15,7 +15,7 @@ from .events import CommandStarted, Listener, Output, RunFinished, StepFinished,
 from .files import FileTransaction, hash_of
 from .plan import Plan, Step
 from .runner import CommandResult, Runner, reason_in
-from .state import State, StateError
+from .state import State, StateError, StepRecord
 from .status import StepStatus
 
 
@@ -54,9 +54,21 @@ def record_key(plan: Plan, step: Step) -> str:
     return f"{plan.answers.app.name}/{step.id}"
 
 
+def follow_ups_pending(step: Step, record: StepRecord | None) -> bool:
+    """A step last left unfinished (running, failed) may have written its files without their follow-ups.
+
+    Its RUNNING record is saved before anything is written, so a run killed between a write and the
+    commands that write calls for (``supervisorctl reread``/``update``, an nginx reload) leaves exactly this
+    mark: the next run finds the files current and must run the follow-ups all the same.
+    """
+    return bool(step.on_change or step.on_rerun) and record is not None and record.status != StepStatus.DONE
+
+
 def step_done(step: Step, state: State, key: str) -> bool:
     """Done means the machine shows the work and, where the inputs matter, they are the ones used."""
     if step.always:
+        return False
+    if follow_ups_pending(step, state.steps.get(key)):
         return False
     if step.remember_inputs:
         record = state.steps.get(key)
@@ -131,8 +143,9 @@ class Engine:
             self.emit(StepFinished(step.id, StepStatus.ALREADY_DONE, time.monotonic() - step_started,
                                    "already done"))
             return
+        previous = self.state.steps.get(self._key(step))
         self._record(step, StepStatus.RUNNING)
-        did_work = self._execute(step)
+        did_work = self._execute(step, previous)
         self._record(step, StepStatus.DONE, time.monotonic() - step_started)
         if did_work:
             result.ran.append(step.id)
@@ -154,8 +167,12 @@ class Engine:
         return result
 
     def _record(self, step: Step, status: StepStatus, elapsed: float = 0.0, message: str = "") -> None:
+        """Only DONE takes the new fingerprint: an unfinished step keeps that of the work last finished,
+        so the run after a kill still sees that the inputs changed (and restarts what they call for)."""
         if self.runner.dry:
             return
+        last = self.state.steps.get(self._key(step))
+        fingerprint = step.fingerprint if status == StepStatus.DONE else (last.fingerprint if last else "")
         if status == StepStatus.DONE:
             for path in [f.path for f in step.files] + step.tracks:
                 digest = hash_of(path)
@@ -163,7 +180,7 @@ class Engine:
                     self.state.files.pop(path, None)
                 else:
                     self.state.files[path] = digest
-        self.state.record(self._key(step), status, step.fingerprint, elapsed, message)
+        self.state.record(self._key(step), status, fingerprint, elapsed, message)
 
     def _command(self, step: Step, command: Command, *, cleaning_up: bool = False) -> CommandResult:
         """Run one command; ``cleaning_up``: putting things back after a failure, which a stop must not skip."""
@@ -185,9 +202,10 @@ class Engine:
             raise StepFailed(f"{command.display()} {why}" + (f": {said}" if said else ""), outcome.tail)
         return outcome
 
-    def _execute(self, step: Step) -> bool:
-        record = self.state.steps.get(self._key(step))
-        inputs_changed = bool(record and record.fingerprint and record.fingerprint != step.fingerprint)
+    def _execute(self, step: Step, previous: StepRecord | None = None) -> bool:
+        """``previous``: the step's record before this run marked it RUNNING."""
+        inputs_changed = bool(previous and previous.fingerprint and previous.fingerprint != step.fingerprint)
+        pending = follow_ups_pending(step, previous)
         for command in step.commands:
             self._command(step, command)
         if self.stop.is_set():
@@ -195,7 +213,7 @@ class Engine:
         tx = FileTransaction(step.id)
         changed = [self.runner.write(tx, f) for f in step.files] + [self.runner.link(tx, lk) for lk in step.links]
         files_changed = any(changed)
-        if files_changed:
+        if files_changed or (pending and step.on_change):
             try:
                 for command in step.validate + step.on_change:
                     self._command(step, command)
@@ -204,7 +222,7 @@ class Engine:
                 if isinstance(failure, RunStopped):
                     raise
                 raise StepFailed(f"{failure.message}; the previous files were put back", failure.tail) from None
-        elif inputs_changed:
+        if inputs_changed and (pending or not files_changed):
             for command in step.on_rerun:
                 self._command(step, command)
         for probe in step.probes:
@@ -216,7 +234,7 @@ class Engine:
             self.emit(Output(step.id, f"{'' if self.runner.dry else 'ok: ' if ok else 'FAILED: '}{message}\n"))
             if not ok:
                 raise StepFailed(message.split("\n", 1)[0], message)
-        return bool(step.commands) or files_changed or inputs_changed
+        return bool(step.commands) or files_changed or inputs_changed or pending
 
     def _roll_back(self, step: Step, tx: FileTransaction) -> None:
         """Restore the files, then run the change commands again so services use the restored config."""
