@@ -26,7 +26,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="piserver-wizard",
         formatter_class=_formatter,
-        description="Turn a Raspberry Pi (Raspberry Pi OS / Debian bookworm) into a web host: nginx, "
+        description="Turn a Raspberry Pi running Raspberry Pi OS / Debian 12 (bookworm) or 13 (trixie) into "
+                    "a web host: nginx, "
                     "gunicorn + Flask under supervisor, Let's Encrypt HTTPS. With no arguments it asks "
                     "step by step in a terminal UI; with --answers it runs unattended.",
         epilog="Exit status: 0 done, 1 a step failed (a re-run resumes), 2 bad answers or usage.",
@@ -41,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show each command's output as it runs")
     p.add_argument("--check", action="store_true", help="only validate the answers file, then exit")
     p.add_argument("--force", action="store_true",
-                   help="go on despite a preflight refusal (port 80 held by another program, little disk...)")
+                   help="go on despite a preflight refusal (another system than Debian 12/13, port 80 held by "
+                        "another program, little disk...)")
     return p
 
 

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .release import OsRelease, http2_directive, nginx_version, read_os_release
+
 WATCHED_PACKAGES = ("apache2", "nginx", "supervisor", "certbot", "python3-certbot-nginx", "python3-venv", "cron")
 
 
@@ -33,6 +35,9 @@ class Listener:
 class Facts:
     hostname: str = ""
     os_name: str = ""
+    os_release: OsRelease | None = None  # None: not probed (a test's own facts)
+    nginx_version: str = ""  # upstream version, e.g. "1.26.3"; see nginx_version() for where it comes from
+    nginx_version_source: str = ""
     arch: str = ""
     kernel: str = ""
     ip_addresses: list[str] = field(default_factory=list)
@@ -49,6 +54,11 @@ class Facts:
     clock_synced: bool | None = None  # the kernel's NTP state; None when it cannot be told
     probe_seconds: float = 0.0
 
+    @property
+    def nginx_http2_directive(self) -> bool:
+        """For the site template: nginx 1.25.1+ takes `http2 on;` (trixie), older `listen ... http2`."""
+        return http2_directive(self.nginx_version)
+
     def has(self, package: str) -> bool:
         return package in self.installed
 
@@ -62,16 +72,6 @@ def _run(argv: list[str], timeout: float = 10.0) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout
-
-
-def _os_name() -> str:
-    try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return platform.system()
 
 
 def installed_packages(names: tuple[str, ...] = WATCHED_PACKAGES) -> dict[str, str]:
@@ -178,15 +178,21 @@ def dpkg_interrupted() -> str:
 
 def probe() -> Facts:
     started = time.monotonic()
+    release = read_os_release()
+    installed = installed_packages()
+    version, source = nginx_version(installed, release)
     facts = Facts(
         hostname=socket.gethostname(),
-        os_name=_os_name(),
+        os_name=release.pretty_name or platform.system(),
+        os_release=release,
+        nginx_version=version,
+        nginx_version_source=source,
         arch=platform.machine(),
         kernel=platform.release(),
         ip_addresses=_ip_addresses(),
         python_version=platform.python_version(),
         systemd=Path("/run/systemd/system").is_dir(),
-        installed=installed_packages(),
+        installed=installed,
         dpkg_audit=dpkg_interrupted(),
         free_disk_bytes=shutil.disk_usage("/").free,
         listeners=listeners(),

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from .answers import Answers
 from .facts import Facts
+from .release import SUPPORTED_WORDS
 
 MIN_FREE_BYTES = 300 * 1024 * 1024
 OFFLINE_ENV = "PISERVER_WIZARD_OFFLINE"
@@ -61,6 +62,9 @@ def network_checks_enabled() -> bool:
 def machine(facts: Facts, *, may_hold_ports: tuple[str, ...] = ("nginx",)) -> list[Finding]:
     """What the machine alone tells, before any answer: the welcome screen shows these."""
     found: list[Finding] = []
+    if facts.os_release is not None and not facts.os_release.supported:
+        found.append(Finding("refuse", "os", f"this is {facts.os_release.describe()}; piserver-wizard is made "
+                                             f"for {SUPPORTED_WORDS} (--force tries anyway)"))
     if facts.dpkg_audit:
         found.append(Finding(Level.INFO, "dpkg", "dpkg was interrupted; the first step repairs it (dpkg --configure -a)"))
     if facts.free_disk_bytes and facts.free_disk_bytes < MIN_FREE_BYTES:
