@@ -63,7 +63,7 @@ def machine(facts: Facts, *, may_hold_ports: tuple[str, ...] = ("nginx",)) -> li
     """What the machine alone tells, before any answer: the welcome screen shows these."""
     found: list[Finding] = []
     if facts.os_release is not None and not facts.os_release.supported:
-        found.append(Finding("refuse", "os", f"this is {facts.os_release.describe()}; piserver-wizard is made "
+        found.append(Finding(Level.REFUSE, "os", f"this is {facts.os_release.describe()}; piserver-wizard is made "
                                              f"for {SUPPORTED_WORDS} (--force tries anyway)"))
     if facts.dpkg_audit:
         found.append(Finding(Level.INFO, "dpkg", "dpkg was interrupted; the first step repairs it (dpkg --configure -a)"))
