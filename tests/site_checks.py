@@ -6,6 +6,7 @@ import http.client
 import socket
 import ssl
 import stat
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -63,3 +64,23 @@ def tree_fingerprint(*roots: str) -> dict[str, tuple]:
             if not stat.S_ISDIR(st.st_mode):
                 seen[str(path)] = (st.st_size, st.st_mode, st.st_mtime_ns)
     return seen
+
+
+def curl(*args: str) -> subprocess.CompletedProcess:
+    """curl on loopback only: every name is pinned to 127.0.0.1 by the caller (--resolve or a Host header)."""
+    return subprocess.run(["curl", "-sS", "--max-time", "10", "--noproxy", "*", *args], capture_output=True,
+                          text=True, timeout=30)
+
+
+def https_head(domain: str, root: Path, path: str = "/", *extra: str) -> tuple[int, dict[str, str], str]:
+    """Status, headers (names lowercased) and body of a GET over HTTPS, certificate checked against pebble."""
+    done = curl("--cacert", str(root), "--resolve", f"{domain}:443:127.0.0.1", "-D", "-", *extra,
+                f"https://{domain}{path}")
+    assert done.returncode == 0, done.stderr
+    head, _, body = done.stdout.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body

@@ -10,13 +10,14 @@ import os
 import re
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ensure_user, forget_app, wizard_env
-from site_checks import http_get, https_get, pebble_root, tree_fingerprint
+from site_checks import http_get, https_get, https_head, pebble_root, tree_fingerprint
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -47,6 +48,7 @@ redirect = true
 renewal = "auto"
 cron_schedule = "30 4 1 * *"
 """
+REPO = Path(__file__).resolve().parent.parent
 WATCHED = ["/etc/nginx", "/etc/supervisor", "/etc/letsencrypt", "/home/pi/e2e", "/etc/cron.d",
            "/etc/piserver-wizard"]
 
@@ -162,3 +164,21 @@ def test_dry_run_changes_nothing(installed: dict, wizard_bin: str, acme: dict[st
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "already done" in dry.stdout
     assert tree_fingerprint(*WATCHED, "/var/lib/piserver-wizard") == before
+
+
+def test_the_app_sees_https_and_the_visitors_address(installed: dict) -> None:
+    # From 127.0.0.7, so the visitor is not nginx's own 127.0.0.1; a forged X-Forwarded-For is not believed.
+    _, _, body = https_head(DOMAINS[0], installed["root"], "/", "--interface", "127.0.0.7",
+                            "-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Forwarded-Proto: http")
+    assert "<code>https://e2e.test/</code> from 127.0.0.7." in body, body
+
+
+def test_site_benchmarks_smoke_run(installed: dict) -> None:
+    """bench/site.py works against the installed site; its figures never fail a test."""
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "site.py"), "--app", "e2e", "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for figure in ("/ via nginx (HTTPS) / / from gunicorn directly", "resumed sessions / new sessions",
+                   "/ gzip / / identity", "gthread, 2 workers x 4 threads / sync, 3 workers"):
+        assert figure in done.stdout, done.stdout
