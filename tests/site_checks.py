@@ -77,8 +77,8 @@ def https_head(domain: str, root: Path, path: str = "/", *extra: str) -> tuple[i
     done = curl("--cacert", str(root), "--resolve", f"{domain}:443:127.0.0.1", "-D", "-", *extra,
                 f"https://{domain}{path}")
     assert done.returncode == 0, done.stderr
-    head, _, body = done.stdout.partition("\r\n\r\n")
-    lines = head.split("\r\n")
+    head, _, body = done.stdout.partition("\n\n")  # text mode: curl's CRLFs arrive as newlines
+    lines = head.splitlines()
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
