@@ -33,6 +33,24 @@ def test_cli_paths_without_the_tui_do_not_import_textual(argv: list[str]) -> Non
     assert out.strip().endswith("TEXTUAL-ABSENT")
 
 
+VERBS = ["status", "doctor", "logs", "restart", "remove"]
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_verbs_do_not_import_textual(verb: str, tmp_path: Path) -> None:
+    """Each verb, its --help and a real run on an empty state folder, stays free of Textual."""
+    for argv in ([verb, "--help"], [verb] + ([] if verb in ("status", "doctor") else ["nope"])):
+        code = ("import sys\nfrom wizard.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+                "sys.stdout.flush()\nprint('TEXTUAL-LOADED' if 'textual' in sys.modules else 'TEXTUAL-ABSENT')"
+                % argv)
+        env = {"PATH": "/usr/bin:/bin", "PISERVER_WIZARD_STATE_DIR": str(tmp_path),
+               "PISERVER_WIZARD_OFFLINE": "1"}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", env=env).stdout
+        assert out.strip().endswith("TEXTUAL-ABSENT"), (argv, out)
+    modules = modules_after(f"import wizard.verbs.{verb}")
+    assert "textual" not in modules and "screens" not in modules
+
+
 def test_the_wheel_carries_the_templates() -> None:
     import wizard.render
 

@@ -30,7 +30,8 @@ def parser() -> argparse.ArgumentParser:
                     "a web host: nginx, "
                     "gunicorn + Flask under supervisor, Let's Encrypt HTTPS. With no arguments it asks "
                     "step by step in a terminal UI; with --answers it runs unattended.",
-        epilog="Exit status: 0 done, 1 a step failed (a re-run resumes), 2 bad answers or usage.",
+        epilog="Exit status: 0 done, 1 a step failed (a re-run resumes), 2 bad answers or usage.\n\n"
+               "After the install, per app: " + ", ".join(_VERB_NAMES) + " (piserver-wizard VERB --help).",
     )
     p.add_argument("--version", action="version", version=f"piserver-wizard {__version__}")
     p.add_argument("--answers", metavar="FILE", help="run unattended from this TOML answers file")
@@ -68,7 +69,15 @@ def _can_act_as_root() -> str | None:
             "run it as 'sudo piserver-wizard --answers FILE'")
 
 
+_VERB_NAMES = ("status", "doctor", "logs", "restart", "remove")  # wizard.verbs.VERBS, without importing it
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in _VERB_NAMES:
+        from .verbs import run as run_verb
+
+        return run_verb(argv)
     args = parser().parse_args(argv)
     if args.example_answers:  # before anything else: no Textual, no engine, no root needed
         from .example import example_text
