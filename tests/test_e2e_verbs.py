@@ -178,6 +178,124 @@ def test_hard_restart_changes_the_arbiter(machine: Machine) -> None:
     assert main_pid("verbsa") != arbiter and "ok   https://va.test/" in done.stdout
 
 
+class Load:
+    """wrk holding 8 connections to the site over HTTPS (loopback, Host set; wrk sends no SNI name, nginx
+    picks the server by Host), stopped with SIGINT when the action is over, when it prints its totals."""
+
+    def __init__(self, domain: str) -> None:
+        import shutil
+
+        if not shutil.which("wrk"):
+            pytest.fail("wrk is not installed (apt-get install wrk): scripts/test installs it")
+        self.proc = subprocess.Popen(["wrk", "-t2", "-c8", "-d300s", "-H", f"Host: {domain}", "https://127.0.0.1/"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def warm(self, name: str) -> None:
+        """Return once wrk's requests reach the site (its access log grows): the action starts under load."""
+        log = Path(f"/var/log/nginx/{name}.access.log")
+        start = log.stat().st_size
+        for _ in range(100):
+            if log.stat().st_size > start + 2000:
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> tuple[int, int, str]:
+        """(requests, failed: non-2xx/3xx and socket errors, wrk's report)."""
+        import re
+        import signal
+
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=60)
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        bad = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        return requests, bad + (sum(int(n) for n in errors.groups()) if errors else 0), out
+
+
+def test_restart_under_load_drops_no_request(machine: Machine) -> None:
+    load = Load("va.test")
+    load.warm("verbsa")
+    try:
+        done = machine.wizard("restart", "verbsa", timeout=300)
+    finally:
+        requests, failed, report = load.stop()
+    print(f"restart under wrk: {requests} requests, {failed} failed\n{report}")
+    assert done.returncode == 0, done.stdout
+    assert requests > 0 and failed == 0, report
+
+
+def doctor(machine: Machine, *argv: str) -> tuple[int, list[dict]]:
+    done = machine.wizard("doctor", "--json", *argv, timeout=900)
+    return done.returncode, json.loads(done.stdout)["findings"]
+
+
+def problems(findings: list[dict]) -> set[tuple[str, str]]:
+    return {(f["app"], f["code"]) for f in findings if f["level"] in ("warn", "error")}
+
+
+def test_doctor_on_healthy_apps_finds_only_the_machines_clock(machine: Machine) -> None:
+    code, findings = doctor(machine)  # the renewal test included: certbot against pebble
+    assert problems(findings) <= {("", "clock")}, findings  # this VM's clock may not be NTP-synchronised
+    assert code == (1 if problems(findings) else 0)
+    assert {("verbsa", "renew-dry-run"), ("verbsb", "program"), ("", "nginx")} <= {
+        (f["app"], f["code"]) for f in findings if f["level"] == "ok"}
+
+
+def test_doctor_finds_a_broken_nginx_config(machine: Machine) -> None:
+    broken = Path("/etc/nginx/conf.d/zz-verbs-doctor.conf")
+    broken.write_text("server { listen 80; bogus_directive on; }\n")
+    try:
+        code, findings = doctor(machine, "verbsb", "--skip-renewal-test")
+    finally:
+        broken.unlink()
+    nginx = next(f for f in findings if f["code"] == "nginx")
+    assert code == 1 and nginx["level"] == "error" and "bogus_directive" in nginx["message"] and nginx["fix"]
+
+
+def test_doctor_finds_a_crash_loop(machine: Machine) -> None:
+    app_py = Path("/home/pi/verbsa/app.py")
+    original = app_py.read_bytes()
+    subprocess.run(["runuser", "-u", "pi", "--", "sh", "-c", f"echo 'raise SystemExit(3)' >> {app_py}"], check=True)
+    try:
+        subprocess.run(["supervisorctl", "restart", "verbsa"], capture_output=True, timeout=120)
+        for _ in range(60):  # supervisor gives up after its start retries: FATAL
+            if "FATAL" in subprocess.run(["supervisorctl", "status", "verbsa"], capture_output=True, text=True).stdout:
+                break
+            time.sleep(1)
+        code, findings = doctor(machine, "verbsa", "--skip-renewal-test")
+        loop = next(f for f in findings if f["code"] == "restart-loop")
+        assert code == 1 and loop["level"] == "error" and "logs verbsa" in loop["fix"]
+    finally:
+        subprocess.run(["runuser", "-u", "pi", "--", "tee", str(app_py)], input=original, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(["supervisorctl", "start", "verbsa"], capture_output=True, timeout=120)
+        wait_running("verbsa")
+
+
+def test_doctor_finds_a_missing_renewal_job_and_an_edited_file(machine: Machine) -> None:
+    cron = Path("/etc/cron.d/piserver-wizard-certbot")
+    conf = Path("/etc/piserver-wizard/verbsb/gunicorn.conf.py")
+    original = conf.read_bytes()
+    aside = cron.with_name("piserver-wizard-certbot.aside") if cron.exists() else None
+    if aside:
+        cron.rename(aside)
+    else:
+        subprocess.run(["systemctl", "stop", "certbot.timer"], check=True)
+    conf.write_bytes(original + b"# tuned by hand\n")
+    try:
+        code, findings = doctor(machine, "verbsb", "--skip-renewal-test")
+    finally:
+        conf.write_bytes(original)
+        if aside:
+            aside.rename(cron)
+        else:
+            subprocess.run(["systemctl", "start", "certbot.timer"], check=True)
+    assert code == 1
+    assert {("verbsb", "renewal"), ("verbsb", "edited")} <= problems(findings)
+    edited = next(f for f in findings if f["code"] == "edited" and f["level"] == "warn")
+    assert str(conf) in edited["message"]
+    assert ("verbsb", "edited") not in problems(doctor(machine, "verbsb", "--skip-renewal-test")[1])
+
+
 def nginx_test_ok() -> bool:
     return subprocess.run(["nginx", "-t"], capture_output=True, timeout=60).returncode == 0
 

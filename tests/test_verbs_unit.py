@@ -49,12 +49,22 @@ def test_a_broken_record_is_skipped_not_fatal(state_dir: Path, capsys: pytest.Ca
 
 
 def test_unknown_app_exits_2(state_dir: Path) -> None:
-    assert status.run(argparse.Namespace(app="nope", json=False)) == 2
+    assert status.run(argparse.Namespace(app="nope", json=False, write_notice=False)) == 2
 
 
 def test_no_apps_is_healthy_and_empty_json(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert status.run(argparse.Namespace(app=None, json=True)) == 0
+    assert status.run(argparse.Namespace(app=None, json=True, write_notice=True)) == 0
     assert json.loads(capsys.readouterr().out) == {"healthy": True, "apps": []}
+    assert (state_dir / "notice").read_text() == ""  # all well: the login notice says nothing
+
+
+def test_the_notice_names_each_app_with_a_problem() -> None:
+    from wizard.verbs.notice import notice_line
+
+    assert notice_line({}) == ""
+    line = notice_line({"b": ["supervisor: b is STOPPED"], "a": ["the certificate expires in 3 days\nmore"]})
+    assert line == ("piserver-wizard: 2 app(s) need attention: a (the certificate expires in 3 days); "
+                    "b (supervisor: b is STOPPED). Run: sudo piserver-wizard status\n")
 
 
 def _record(state: State, key: str, status_: str, finished: float) -> None:

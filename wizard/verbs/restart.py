@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app", help="the app to restart")
     parser.add_argument("--hard", action="store_true",
                         help="stop then start (drops requests meanwhile); the default reloads gracefully")
+    parser.add_argument("--if-running", action="store_true",
+                        help="reload only a program that runs; else do nothing (what a re-run's plan calls)")
 
 
 def _workers_replaced(pid: int, old: set[int]) -> bool:
@@ -69,19 +71,30 @@ def _log_dir(app: ManagedApp) -> Path:
     return Path(app.paths.log_dir)
 
 
+def _not_running(name: str) -> bool:
+    info = process_info(name)
+    return info is None or info["statename"] != "RUNNING"
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.if_running and _not_running(args.app):
+            print(f"{args.app} is not running: nothing to reload (supervisor starts it)")
+            return EXIT_OK
         (app,) = managed_apps(args.app)
     except NoSuchApp as error:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except SupervisorDown as error:
+        print(f"piserver-wizard: {error}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         ok, message = start(app, hard=True) if args.hard else reload(app)
     except (SupervisorDown, OSError) as error:
         ok, message = False, str(error)
     print(message)
-    if not ok:
-        return EXIT_FAILED
+    if not ok or args.if_running:  # within a run, the plan's own checks follow (the site may be changing)
+        return EXIT_OK if ok else EXIT_FAILED
     urls = url_checks(app)  # the run's own final check: through nginx on 127.0.0.1, Host and SNI set
     for url in urls:
         print(f"  {'ok  ' if url['ok'] else 'FAIL'} {url['detail']}")

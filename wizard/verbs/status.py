@@ -20,6 +20,7 @@ from ..services import Services
 from ..state import State
 from .apps import ManagedApp, NoSuchApp, managed_apps
 from .certificate import certificate_status
+from .notice import write_notice
 from .renewal import renewal_status
 from .supervisor import SupervisorDown, process_info, uptime
 
@@ -29,6 +30,8 @@ EXPIRY_WARNING_DAYS = 14
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app", nargs="?", help="only this app (default: every app the wizard manages)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines (keys: see README)")
+    parser.add_argument("--write-notice", action="store_true",
+                        help="also refresh the one-line login notice (what the cron job runs)")
 
 
 @dataclass
@@ -149,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_USAGE
     healthy = all(not s.problems for s in statuses)
+    if args.write_notice and args.app is None:
+        write_notice({s.name: s.problems for s in statuses if s.problems})
     if args.json:
         print(json.dumps({"healthy": healthy, "apps": [s.to_json() for s in statuses]}, indent=2))
     elif not statuses:
