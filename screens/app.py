@@ -47,8 +47,12 @@ class WizardApp(App[int]):
     def __init__(self, *, facts: Facts | None = None, state: State | None = None,
                  session_factory: SessionFactory | None = None, runner_factory: RunnerFactory | None = None,
                  log_path: Callable[[], Path] | None = None, clock: Callable[[], float] | None = None,
-                 saved_answers: Path | None = None, prober: Callable[[], Facts] = probe) -> None:
+                 saved_answers: Path | None = None, prober: Callable[[], Facts] = probe,
+                 manager: object | None = None) -> None:
         super().__init__()
+        from .manage import Manager
+
+        self.manager = manager or Manager()  # the installed apps (welcome list, app screens)
         self.facts = facts
         self.prober = prober
         self._state = state

@@ -10,7 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, LoadingIndicator, Static
+from textual.widgets import Button, Footer, LoadingIndicator, OptionList, Static
+from textual.widgets.option_list import Option
 
 from wizard import __version__, preflight
 from wizard.answers import Answers, AnswersError, load
@@ -82,6 +83,14 @@ def earlier_run(state: State, saved: Path, facts: Facts) -> tuple[Answers | None
     return answers, f"{answers.app.name} for {', '.join(answers.site.domains)}: {what}. Answers: {saved}"
 
 
+def app_line(status) -> str:  # noqa: ANN001 - an AppStatus
+    """name, health and where it answers, in one line of an 80-column screen."""
+    health = "[green]ok[/]" if not status.problems else f"[b red]PROBLEM[/]: {escape(status.problems[0][:40])}"
+    urls = " ".join(u["url"] for u in status.data.get("urls", []) if u["url"].startswith("https"))
+    urls = urls or " ".join(u["url"] for u in status.data.get("urls", []))
+    return f"{escape(status.name):12} {health}  {escape(urls[:40])}"
+
+
 class WelcomeScreen(Screen):
     CSS_PATH = "welcome.tcss"
     SUB_TITLE = "Welcome"
@@ -90,12 +99,14 @@ class WelcomeScreen(Screen):
         Binding("c", "change", "Change settings"),
         Binding("o", "start_over", "Start over"),
         Binding("s", "start", "Start"),
+        Binding("a", "add_app", "Add an app"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.saved_answers: Answers | None = None
         self.has_earlier = False
+        self.statuses: list = []
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.sub_title)
@@ -106,16 +117,21 @@ class WelcomeScreen(Screen):
             yield Static("", id="facts")
             yield Static("", id="problems")
             yield Static("", id="earlier")
+            yield Static("[b]Apps on this machine[/b] (Enter: status, logs, restart, remove)", id="apps-heading",
+                         classes="heading")
+            yield OptionList(id="apps", compact=True)
         with Horizontal(id="welcome-buttons", classes="buttons"):
             yield Button("Start", id="start", variant="primary", compact=True)
             yield Button("Resume", id="resume", variant="primary", compact=True)
             yield Button("Change settings", id="change", compact=True)
             yield Button("Start over", id="start_over", compact=True)
+            yield Button("Add an app", id="add_app", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
             button.display = False
+        self.query_one("#apps-heading").display = self.query_one("#apps").display = False
         if self.app.facts is not None:
             self.post_message(m.FactsReady(self.app.facts))
         else:
@@ -150,6 +166,33 @@ class WelcomeScreen(Screen):
             button.display = button.id in shown
         self.query_one(f"#{shown[0]}", Button).focus()
         self.refresh_bindings()
+        self.load_apps()
+
+    @work(thread=True, exclusive=True, group="apps")
+    def load_apps(self) -> None:
+        statuses = self.app.manager.statuses()
+        self.app.call_from_thread(self.show_apps, statuses)
+
+    def show_apps(self, statuses: list) -> None:
+        """One line per installed app with its health; Enter opens it."""
+        self.statuses = statuses
+        apps = self.query_one("#apps", OptionList)
+        apps.clear_options()
+        apps.add_options([Option(app_line(s), id=s.name) for s in statuses])
+        self.query_one("#apps-heading").display = apps.display = bool(statuses)
+        self.query_one("#add_app").display = bool(statuses)
+        if statuses:
+            self.query_one("#start").display = False
+        self.refresh_bindings()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        from .appview import AppScreen
+
+        status = next((s for s in self.statuses if s.name == event.option.id), None)
+        self.app.push_screen(AppScreen(str(event.option.id), status))
+
+    def action_add_app(self) -> None:
+        self.app.start_questions()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.app.facts is None and action in ("resume", "change", "start_over", "start"):
@@ -159,7 +202,9 @@ class WelcomeScreen(Screen):
         if action == "start_over":
             return self.has_earlier
         if action == "start":
-            return not self.has_earlier
+            return not self.has_earlier and not self.statuses
+        if action == "add_app":
+            return bool(self.statuses)
         return True
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
