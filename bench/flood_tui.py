@@ -115,7 +115,7 @@ def main() -> None:
     app.run()
     walls = [float(wall) for wall in re.findall(r"child-wall ([0-9.]+)", (folder / "walls").read_text())]
     flood_ids = [step.id for step in app.steps if step.id != "settle"]
-    by_step = dict(zip(flood_ids, walls))
+    by_step = dict(zip(flood_ids, walls, strict=False))
     windows = [app.windows.get(f"pane-{r}", [0.0, 0.0, 0.0, 0.0]) for r in range(rounds)]
     result_path.write_text(json.dumps({
         "lines": lines, "bare": [by_step[f"bare-{r}"] for r in range(rounds)],

@@ -54,7 +54,7 @@ def interleaved(measures: dict[str, Callable[[], T]], rounds: int) -> dict[str, 
 def ratio_text(mine: list[float], base: list[float]) -> tuple[float, str]:
     """The ratio of the medians, and per round: the median and the range of this-round ratios."""
     ratio = statistics.median(mine) / statistics.median(base)
-    per_round = [m / b for m, b in zip(mine, base)]
+    per_round = [m / b for m, b in zip(mine, base, strict=False)]
     if len(per_round) < 3:
         return ratio, f"{ratio:.2f}x"
     return ratio, (f"{ratio:.2f}x  (per round {statistics.median(per_round):.2f}x, "

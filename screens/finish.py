@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Static
 from wizard.session import Session
 from wizard.status import StepStatus
 from wizard.summary import summary_lines
+
 from .widgets import TitleBar
 
 

@@ -15,9 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, LoadingIndicator, Static, TabbedContent, TabPane
 
 from wizard import preflight
-from wizard.preflight import Level
 from wizard.answers import AnswersError, save
 from wizard.changes import describe_changes
+from wizard.preflight import Level
 from wizard.runner import DryRunner
 from wizard.session import Session
 from wizard.status import StepStatus

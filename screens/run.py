@@ -37,8 +37,8 @@ from wizard.state import StateError
 from wizard.status import SETTLED, StepStatus
 
 from . import messages as m
-from .widgets import TitleBar, TypedInput
 from .output import MAX_LINES, StepOutput, clean, cut_to_last_lines, size_text
+from .widgets import TitleBar, TypedInput
 
 FLUSH_SECONDS = float(os.environ.get("PISERVER_WIZARD_FLUSH_SECONDS", "0.1"))
 PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes

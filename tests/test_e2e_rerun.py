@@ -17,9 +17,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from wizard import certs
+
 from conftest import ensure_user, forget_app, wizard_env
 from site_checks import http_get, https_get, pebble_root, tree_fingerprint
-from wizard import certs
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ensure_user
 from wizard.answers import Answers
 from wizard.facts import Facts
 from wizard.plan import build_plan
 from wizard.services import Services
+
+from conftest import ensure_user
 
 
 def make_answers(**changes: object) -> Answers:

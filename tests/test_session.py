@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import pytest
-import tui_helpers as h
 
 from wizard.commands import Command, Privilege
 from wizard.events import CommandStarted, Event, RunFinished, StepFinished, StepStarted
@@ -16,6 +15,8 @@ from wizard.runner import DryRunner, PexpectRunner
 from wizard.session import RunSession, Session, run_lock
 from wizard.state import State
 from wizard.status import StepStatus
+
+import tui_helpers as h
 
 
 @pytest.fixture(autouse=True)

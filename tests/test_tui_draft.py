@@ -6,9 +6,10 @@ import pytest
 
 from screens.draft import CHOICES, Draft, defaults_for, kind, parse
 from screens.output import StepOutput, clean, cut_to_last_lines, last_lines
-from tui_helpers import fixed_facts, sample_answers
 from wizard.answers import FIELD_BY_KEY, FIELDS
 from wizard.validators import Invalid
+
+from tui_helpers import fixed_facts, sample_answers
 
 
 @pytest.mark.parametrize("dotted", sorted(CHOICES))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.widgets import Input, Log, Static
 
-import tui_helpers as h
 from screens.app import make_app
 from screens.confirm import ConfirmScreen
 from screens.finish import FinishScreen
@@ -20,12 +20,13 @@ from screens.questions import FieldRow, QuestionsScreen
 from screens.review import ReviewScreen
 from screens.run import RunScreen
 from screens.welcome import WelcomeScreen
-from textual.widgets import Input, Log, Static
 from wizard.answers import Answers, load, save
 from wizard.commands import Command
 from wizard.plan import Step
 from wizard.state import State, StepRecord
 from wizard.transcript import strip_ansi
+
+import tui_helpers as h
 
 SIZE = (80, 24)
 

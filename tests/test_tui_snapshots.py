@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import tui_helpers as h
 from screens.app import make_app
 from screens.confirm import ConfirmScreen
 from screens.password import PasswordScreen
@@ -23,6 +22,8 @@ from wizard.answers import save
 from wizard.facts import Listener
 from wizard.state import State, StepRecord
 from wizard.status import StepStatus
+
+import tui_helpers as h
 
 SIZE = (80, 24)
 FIXED = Path("/tmp/piserver-wizard-snapshot")  # shown on screen, so it must not vary between runs

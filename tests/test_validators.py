@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
-import tomli
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import tomli
 
 from wizard import answers as answers_mod
 from wizard import validators as v

@@ -8,14 +8,13 @@ import time
 from pathlib import Path
 from typing import Callable, TextIO
 
-from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, preflight
 from . import answers as answers_mod
-from . import preflight
 from .changes import describe_changes
+from .engine import RunResult
 from .events import CommandStarted, Event, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
 from .lock import LockedError
 from .preflight import Level
-from .engine import RunResult
 from .runner import DryRunner, PexpectRunner
 from .services import Services
 from .session import RunSession, Session

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from .commands import SUDO_PROMPT, Command, Privilege
-from .events import Listener, Output, Prompt, PromptNeeded, Prompter
+from .events import Listener, Output, Prompt, Prompter, PromptNeeded
 from .files import FileTransaction, Link, PlannedFile
 from .transcript import write_all
 

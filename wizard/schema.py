@@ -198,7 +198,7 @@ def validate(data: dict[str, Any], source: str, *, has_systemd: bool | None = No
         known = [f.key for f in FIELDS if f.section == section]
         for key in table:
             if key not in known:
-                extra = _hint(key, known, lambda name: f"{section}.{name}")
+                extra = _hint(key, known, lambda name, section=section: f"{section}.{name}")
                 raise AnswersError(source, f"{section}.{key}", f"unknown key{extra}")
     values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for spec in FIELDS:
