@@ -220,6 +220,7 @@ THROUGH_THE_BINARY = ["workers_zero", "syntax_unclosed_string", "empty", "email_
                       "unknown_key_worker", "binary_garbage"]
 
 
+@pytest.mark.slow  # it waits for the machine to be quiet: other wizard runs would change the watched folders
 @pytest.mark.parametrize("name", THROUGH_THE_BINARY)
 def test_bad_answers_file_is_refused_by_the_installed_wizard(wizard: str, name: str) -> None:
     path = CORPUS / f"{name}.toml"
@@ -227,10 +228,12 @@ def test_bad_answers_file_is_refused_by_the_installed_wizard(wizard: str, name: 
     assert_refused(wizard, path, expect, also)
 
 
+@pytest.mark.slow
 def test_missing_path_is_refused(wizard: str, tmp_path: Path) -> None:
     assert_refused(wizard, tmp_path / "no-such-answers.toml", "no such file", [])
 
 
+@pytest.mark.slow
 def test_directory_is_refused(wizard: str, tmp_path: Path) -> None:
     folder = tmp_path / "answers.toml"
     folder.mkdir()
