@@ -15,8 +15,7 @@ from textual.binding import Binding
 
 from wizard import EXIT_OK
 from wizard.answers import SECTIONS, Answers
-from wizard.commands import Privilege
-from wizard.events import Listener, Prompter
+from wizard.events import Listener
 from wizard.facts import Facts, probe
 from wizard.runner import CommandLog, PexpectRunner, Runner
 from wizard.session import SAVED_ANSWERS, Session
@@ -26,16 +25,15 @@ from wizard.transcript import new_log_path
 from .draft import Draft
 
 SessionFactory = Callable[[Answers, Facts], Session]
-RunnerFactory = Callable[[Listener, Prompter, CommandLog], Runner]
+RunnerFactory = Callable[[Listener, CommandLog], Runner]
 
 
-def default_runner(emit: Listener, prompter: Prompter, log: CommandLog) -> Runner:
+def default_runner(emit: Listener, log: CommandLog) -> Runner:
     """The TUI's runner. interactive: a person is there to answer a question nobody foresaw, so it never
-    gives up on one. As root no command goes through sudo, so no real password prompt can appear: text
-    that looks like one is some command's own output, and it gets no prompter to answer it (issue 12)."""
-    privilege = Privilege()
-    return PexpectRunner(emit, None if privilege.is_root else prompter, privilege=privilege, interactive=True,
-                         log=log)
+    gives up on one. No prompter: the TUI runs as root (a login user's start goes through sudo before
+    Textual loads), so no command asks for a password, and text that looks like sudo's prompt is some
+    command's own output, never answered (issue 12)."""
+    return PexpectRunner(emit, interactive=True, log=log)
 
 
 class WizardApp(App[int]):

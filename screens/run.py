@@ -3,20 +3,15 @@
 The screen drives a :class:`wizard.session.RunSession` (the lock, the plan as the machine holds it at
 Install, the run log, the runner, cancellation); its engine runs in a thread worker. The commands write
 their output into the run log themselves and the runner reads it back; the session writes the wizard's own
-lines, and this screen's listener posts one typed message per event; nothing in the worker touches a widget. Output messages only fill a buffer: a timer
-flushes it to the ``Log`` every 0.1 s, cut to the last ``MAX_LINES`` lines, so a flood from apt costs one
-widget update per tick, never one per line, and never slows apt (it does not wait for the screen).
-
-sudo's password: the runner calls the prompter from the worker thread; the prompter shows
-:class:`PasswordScreen` on the app's thread (``call_from_thread`` + ``push_screen`` with a callback) and
-waits on a ``threading.Event`` until the dialog is dismissed, then returns the value to the runner.
+lines, and this screen's listener posts one typed message per event; nothing in the worker touches a
+widget. Output messages only fill a buffer: a timer flushes it to the ``Log`` every 0.1 s, cut to the last
+``MAX_LINES`` lines, so a flood from apt costs one widget update per tick, never one per line, and never
+slows apt (it does not wait for the screen).
 """
 
 from __future__ import annotations
 
 import os
-import pwd
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ListItem, ListView, Log, ProgressBar, Static
 
-from wizard.events import Event, Prompt
+from wizard.events import Event
 from wizard.lock import LockedError
 from wizard.session import RunSession, Session
 from wizard.state import StateError
@@ -143,7 +138,6 @@ class RunScreen(Screen):
         self._flooding = False
         self._flushed_at = 0.0
         self._quitting = False
-        self._password_done: threading.Event | None = None
 
     # Layout
 
@@ -189,7 +183,7 @@ class RunScreen(Screen):
     def _open_run(self) -> bool:
         """The run lock first, then the state and the plan as the machine holds them now (not the review's)."""
         app = self.app
-        run = RunSession(self.session.answers, lambda emit, log: app.runner_factory(emit, self._ask_password, log),
+        run = RunSession(self.session.answers, app.runner_factory,
                          facts=self.session.facts, prepare=app.session_factory, log_path=app.log_path())
         try:
             session = run.open()
@@ -243,36 +237,6 @@ class RunScreen(Screen):
     def _emit(self, event: Event) -> None:
         """The run session's listener (the run log has the event already): one message to the app's thread."""
         self.post_message(m.for_event(event))
-
-    def _ask_password(self, prompt: Prompt) -> str | None:
-        """The runner's prompter: show the dialog on the app's thread, wait here until it is dismissed."""
-        answer: list[str | None] = [None]
-        done = threading.Event()
-        self._password_done = done
-
-        def dismissed(value: str | None) -> None:
-            answer[0] = value
-            done.set()
-
-        def show() -> None:
-            from .password import PasswordScreen
-
-            view = self.views.get(prompt.step_id)
-            user = pwd.getpwuid(os.getuid()).pw_name
-            self.app.push_screen(PasswordScreen(view.title if view else prompt.step_id, user), dismissed)
-
-        if self._quitting:
-            return None
-        try:
-            self.app.call_from_thread(show)
-        except RuntimeError:  # the app is gone
-            return None
-        while not done.wait(0.2):
-            if self._quitting:
-                return None
-        self._password_done = None
-        value, answer[0] = answer[0], None
-        return value
 
     # Messages from the worker (on the app's thread)
 
@@ -501,8 +465,6 @@ class RunScreen(Screen):
         self._quitting = True
         if self.run is not None:
             self.run.cancel()
-        if self._password_done is not None:
-            self._password_done.set()
         self.set_timer(15.0, self._leave)
 
     # The user

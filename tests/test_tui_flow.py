@@ -15,7 +15,6 @@ from textual.widgets import Input, Log, Static
 from screens.app import make_app
 from screens.confirm import ConfirmScreen
 from screens.finish import FinishScreen
-from screens.password import PasswordScreen
 from screens.questions import FieldRow, QuestionsScreen
 from screens.review import ReviewScreen
 from screens.run import RunScreen
@@ -202,42 +201,6 @@ async def test_whole_flow_with_a_failure_and_retry(tmp_path, state_dir):
         assert "line 300" in log and "flaky failed" in log and "flaky done" in log
         await pilot.press("q")
     assert app.return_code == 0
-
-
-async def test_the_sudo_password_reaches_the_command_and_no_log(tmp_path, state_dir):
-    app = app_for(tmp_path, steps=h.sudo_steps)
-    async with app.run_test(size=SIZE) as pilot:
-        await to_review(pilot)
-        await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), what="the password dialog")
-        field = app.screen.query_one("#password-input", Input)
-        assert field.password  # masked
-        await pilot.press(*h.PASSWORD)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, FinishScreen), what="the finish screen")
-        assert field.value == ""  # not kept in the widget
-        await pilot.pause(0.2)
-        await pilot.press("q")
-    assert (tmp_path / "result").read_text() == "match"
-    log = (tmp_path / "logs" / "run.log").read_text()
-    assert "password accepted" in log and "sudo password for" in log
-    for path in [*(tmp_path / "logs").rglob("*"), *state_dir.rglob("*")]:
-        if path.is_file():
-            assert h.PASSWORD not in path.read_text(errors="replace"), path
-
-
-async def test_cancelling_the_password_fails_the_step(tmp_path):
-    app = app_for(tmp_path, steps=h.sudo_steps)
-    async with app.run_test(size=SIZE) as pilot:
-        await to_review(pilot)
-        await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen))
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.failed == "sudo")
-        assert "none was given" in text_of(app.screen.query_one("#failure-text", Static))
-        assert not app.screen.query_one("#skip").display  # not safe to skip
-        await pilot.press("q")
-    assert app.return_code == 1
 
 
 def question_steps(tmp: Path) -> list[Step]:

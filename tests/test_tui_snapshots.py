@@ -13,7 +13,6 @@ import pytest
 
 from screens.app import make_app
 from screens.confirm import ConfirmScreen
-from screens.password import PasswordScreen
 from screens.questions import QuestionsScreen
 from screens.review import ReviewScreen
 from screens.run import RunScreen
@@ -146,18 +145,6 @@ def test_run_failed_no_color(snap_compare, tmp_path, monkeypatch):
 
     async def ready(pilot):
         await _run_until(pilot, lambda: isinstance(pilot.app.screen, RunScreen) and pilot.app.screen.failed)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
-
-
-def test_password_dialog(snap_compare, tmp_path):
-    app = app_for(tmp_path, fail_at="nginx-install")
-
-    async def ready(pilot):
-        await _run_until(pilot, lambda: isinstance(pilot.app.screen, RunScreen) and pilot.app.screen.failed)
-        pilot.app.push_screen(PasswordScreen("Install and start nginx", "pi"))
-        await settle(pilot, lambda: isinstance(pilot.app.screen, PasswordScreen))
-        await pilot.press(*"secret")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from wizard.answers import Answers, AppAnswers, HttpsAnswers, SiteAnswers
-from wizard.commands import SUDO_PROMPT, Command, Privilege
-from wizard.events import Listener, Output, Prompter, RunFinished, StepFinished, StepStarted
+from wizard.commands import Command, Privilege
+from wizard.events import Listener, Output, RunFinished, StepFinished, StepStarted
 from wizard.facts import Facts
 from wizard.files import PlannedFile
 from wizard.plan import Plan, Step
@@ -18,8 +16,6 @@ from wizard.runner import CommandLog, PexpectRunner
 from wizard.session import Session
 from wizard.state import State
 from wizard.status import StepStatus
-
-PASSWORD = "correct horse battery staple"
 
 
 def fixed_facts(**changes) -> Facts:
@@ -63,26 +59,6 @@ def harmless_steps(tmp: Path) -> list[Step]:
     ]
 
 
-def sudo_script(tmp: Path) -> Path:
-    """A program that asks like sudo does (the runner's prompt text), reads with getpass, says if it matched."""
-    script = tmp / "fake_sudo.py"
-    prompt = SUDO_PROMPT.replace("%u", "pi")
-    script.write_text(textwrap.dedent(f"""\
-        import getpass, sys
-        typed = getpass.getpass({prompt!r})
-        ok = typed == {PASSWORD!r}
-        open({str(tmp / 'result')!r}, 'w').write('match' if ok else 'mismatch')
-        print('password accepted' if ok else 'wrong password')
-        sys.exit(0 if ok else 1)
-    """))
-    return script
-
-
-def sudo_steps(tmp: Path) -> list[Step]:
-    return [Step("sudo", "Ask for a password", commands=[Command.of(sys.executable, str(sudo_script(tmp)))],
-                 is_done=never_done)]
-
-
 def session_factory(tmp: Path, steps: Callable[[Path], list[Step]] = harmless_steps):
     """Sessions over a custom plan with a progress store in ``tmp`` (the real Session type)."""
 
@@ -92,9 +68,9 @@ def session_factory(tmp: Path, steps: Callable[[Path], list[Step]] = harmless_st
     return make
 
 
-def root_runner(emit: Listener, prompter: Prompter, log: CommandLog) -> PexpectRunner:
+def root_runner(emit: Listener, log: CommandLog) -> PexpectRunner:
     # quiet_prompt_after short so the unforeseen-prompt path is quick to test; commands run directly.
-    return PexpectRunner(emit, prompter, interactive=True, privilege=Privilege(is_root=True),
+    return PexpectRunner(emit, interactive=True, privilege=Privilege(is_root=True),
                          quiet_prompt_after=0.5, log=log)
 
 
@@ -146,7 +122,7 @@ class ScriptedSession(Session):
 class NullRunner:
     dry = False
 
-    def __init__(self, emit=None, prompter=None, log=None) -> None:
+    def __init__(self, emit=None, log=None) -> None:
         pass
 
     def send_input(self, text: str) -> None:
