@@ -75,10 +75,14 @@ class FloodApp(WizardApp):
     def __init__(self, lines: int, rounds: int, folder: Path) -> None:
         super().__init__(facts=Facts(hostname="bench", systemd=False, cores=os.cpu_count() or 1),
                          state=State(folder / "state.json"), log_path=lambda: folder / "run.log",
-                         saved_answers=folder / "answers.toml")
+                         saved_answers=folder / "answers.toml", session_factory=self._flood_session)
         self.steps = flood_steps(lines, rounds, folder)
         self.windows: dict[str, list[float]] = {}  # pane step -> [start, end, cpu at start, cpu at end]
         self.backlog = 0
+
+    def _flood_session(self, answers: Answers, facts: Facts) -> Session:
+        """The run screen builds its plan again once it holds the run lock: the flood steps, not a real plan."""
+        return Session(answers, facts, self.state, Plan(answers, facts, self.steps))
 
     def on_mount(self, event: Mount) -> None:
         event.prevent_default()  # the wizard's own on_mount would push the welcome screen over the run

@@ -115,7 +115,7 @@ def interleaved(measures: dict[str, Callable[[], float]], rounds: int) -> dict[s
 
 def ratio(mine: list[float], base: list[float]) -> str:
     value = statistics.median(mine) / statistics.median(base)
-    per_round = [m / b for m, b in zip(mine, base)]
+    per_round = [m / b for m, b in zip(mine, base, strict=False)]
     return f"{value:.2f}x (per round {min(per_round):.2f}-{max(per_round):.2f}x)"
 
 

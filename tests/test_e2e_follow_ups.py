@@ -8,16 +8,14 @@ supervisor by hand: each time the same answers again bring it back RUNNING.
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from kill_helpers import file_says, run_until
 
 from conftest import ensure_user, forget_app, wizard_env
-from kill_helpers import file_says, run_until
 from site_checks import http_get, https_get, pebble_root
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
