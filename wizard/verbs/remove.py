@@ -15,7 +15,7 @@ from .. import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ..engine import Engine
 from ..headless import LinePrinter
 from ..lock import LockedError
-from ..runner import DryRunner, PexpectRunner
+from ..runner import PexpectRunner
 from ..services import Services
 from ..session import SAVED_ANSWERS, run_lock
 from ..state import State, StateError, state_dir
