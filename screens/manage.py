@@ -40,8 +40,8 @@ class Manager:
 
     def removal_plan(self, name: str) -> str:
         from wizard.services import Services
-        from wizard.verbs.remove import print_plan
         from wizard.verbs.removal import RemoveOptions, removal_plan
+        from wizard.verbs.remove import print_plan
 
         apps = managed_apps()
         app = next(a for a in apps if a.name == name)

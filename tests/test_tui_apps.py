@@ -12,19 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from textual.widgets import Log, OptionList, Static
 
-import tui_helpers as h
 from screens.app import make_app
 from screens.applogs import AppLogsScreen
 from screens.appview import AppScreen
 from screens.confirm import ConfirmScreen
 from screens.questions import QuestionsScreen
 from screens.welcome import WelcomeScreen
-from textual.widgets import Log, OptionList, Static
 from wizard.state import State
 from wizard.verbs.findings import Diagnosis
 from wizard.verbs.logs import Source
 from wizard.verbs.status import AppStatus
+
+import tui_helpers as h
 
 SIZE = (80, 24)
 FIXED = Path("/tmp/piserver-wizard-snapshot-apps")
