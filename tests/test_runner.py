@@ -7,7 +7,9 @@ import textwrap
 import threading
 from pathlib import Path
 
-from wizard.commands import SUDO_PROMPT, Command, Privilege
+import pytest
+
+from wizard.commands import Command, Privilege
 from wizard.events import Output, PromptNeeded
 from wizard.runner import PexpectRunner
 
@@ -73,33 +75,39 @@ def test_output_arrives_while_the_command_runs(tmp_path: Path) -> None:
     assert "saw the flag" in emit.text
 
 
-def test_sudo_style_password_prompt_goes_to_the_prompter_and_not_the_output(tmp_path: Path) -> None:
-    prog = script(tmp_path, f"""
+def test_a_password_prompt_from_a_root_command_gets_no_password(tmp_path: Path) -> None:
+    """No prompter exists: a sudo-like question is an unforeseen question like any other, never answered
+    with a secret; headless, the runner stops the command once nobody can answer."""
+    prog = script(tmp_path, """
         import getpass, sys
-        secret = getpass.getpass({SUDO_PROMPT.replace('%u', 'pi')!r})
-        print("match" if secret == "hunter2-correct" else "mismatch")
+        secret = getpass.getpass("[sudo] password for root: ")
+        print("answered")
     """)
     emit = Collect()
-    asked = []
-
-    def prompter(prompt):  # type: ignore[no-untyped-def]
-        asked.append(prompt)
-        return "hunter2-correct"
-
-    result = runner(emit, prompter=prompter).run("s", Command.of(sys.executable, prog))
-    assert result.exit_code == 0
-    assert [p.secret for p in asked] == [True]
-    assert "match" in emit.text and "mismatch" not in emit.text
-    assert "hunter2-correct" not in emit.text and "hunter2-correct" not in result.tail
+    result = runner(emit, quiet_prompt_after=0.3, give_up_after=0.5).run("s", Command.of(sys.executable, prog))
+    assert not result.ok and "nobody could give" in result.gave_up
+    assert "answered" not in emit.text
 
 
-def test_no_password_means_the_command_is_stopped(tmp_path: Path) -> None:
-    prog = script(tmp_path, f"""
-        import getpass
-        getpass.getpass({SUDO_PROMPT.replace('%u', 'pi')!r})
-    """)
-    result = runner(Collect(), prompter=lambda prompt: None).run("s", Command.of(sys.executable, prog))
-    assert not result.ok and "password" in result.gave_up
+def test_the_app_users_command_is_never_read_for_prompts_and_gets_no_terminal(tmp_path: Path) -> None:
+    """Case 5 of the privilege boundary: an app-user process printing sudo's prompt is not answered."""
+    from conftest import ensure_user
+
+    ensure_user("pi")
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="wizard-ask-"))  # pytest's own folders are root's only
+    folder.chmod(0o755)
+    prog = folder / "ask.py"
+    prog.write_text("import os, sys\nprint('[sudo] password for root: ', end='', flush=True)\n"
+                    "line = sys.stdin.readline()\nprint('got', repr(line), 'tty', os.isatty(0), flush=True)\n")
+    prog.chmod(0o644)
+    events: list[object] = []
+    result = runner(events.append, quiet_prompt_after=0.2).run(
+        "s", Command.of("/usr/bin/python3", str(prog), as_user="pi"))
+    text = "".join(e.text for e in events if isinstance(e, Output))
+    assert result.exit_code == 0 and "got '' tty False" in text
+    assert not [e for e in events if type(e).__name__ == "PromptNeeded"]
 
 
 def test_unforeseen_question_is_reported_and_answered(tmp_path: Path) -> None:
@@ -154,11 +162,24 @@ def test_environment_and_working_directory_are_passed_as_argv(tmp_path: Path) ->
 
 
 def test_privilege_wraps_without_a_shell() -> None:
-    command = Command.of("pip", "install", "flask", as_user="pi", env={"HOME": "/home/pi"})
-    assert Privilege(is_root=True).argv(command) == ["runuser", "-u", "pi", "--", "env", "HOME=/home/pi",
-                                                     "pip", "install", "flask"]
-    argv = Privilege(is_root=False).argv(Command.of("nginx", "-t"))
-    assert argv[0] == "sudo" and argv[-3:] == ["--", "nginx", "-t"]
+    """Root runs the program by absolute path; otherwise sudo -n (never a password prompt) with the fixed
+    environment spelled out, since sudo resets it."""
+    command = Command.of("true", as_user="pi", env={"HOME": "/home/pi"})
+    assert Privilege(is_root=True).argv(command) == ["/usr/bin/true"]
+    argv = Privilege(is_root=False).argv(command)
+    assert argv[:5] == ["sudo", "-n", "-u", "pi", "--"] and argv[-1] == "/usr/bin/true"
+    assert "HOME=/home/pi" in argv and not [a for a in argv if a.startswith("PYTHONPATH")]
+
+
+def test_commands_get_a_fixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Case 7: nothing of the wizard's environment leaks, but what a step names (the CA bundle)."""
+    monkeypatch.setenv("SOME_TOKEN", "s3cret")
+    monkeypatch.setenv("PYTHONPATH", "/home/pi/evil")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bundle.pem")
+    plain = Command.of("true").environment()
+    assert "SOME_TOKEN" not in plain and "PYTHONPATH" not in plain and "REQUESTS_CA_BUNDLE" not in plain
+    assert plain["PATH"].startswith("/usr/local/sbin") and plain["HOME"] == "/root"
+    assert Command.of("certbot", needs=("ca-bundle",)).environment()["REQUESTS_CA_BUNDLE"] == "/etc/ssl/bundle.pem"
 
 
 # The command writes into the run log itself; the runner reads it back.

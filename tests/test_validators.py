@@ -157,7 +157,6 @@ def test_app_user_good():
 
 @pytest.mark.parametrize("value, fragment", [
     ("root", "must not be root"),
-    ("nosuchuser", "no such user"),
     ("pi; id", "must be a user name"),
     ("Pi", "must be a user name"),
     ("", "must be a user name"),
@@ -177,7 +176,13 @@ def test_app_user_uid_zero_under_another_name(monkeypatch):
         return real(name)
 
     monkeypatch.setattr(v.pwd, "getpwnam", fake)
-    refused(v.app_user, "toor", "uid 0")
+    assert "uid 0" in v.user_problem("toor", may_create=True)
+
+
+def test_a_missing_user_says_how_to_create_it_unless_the_wizard_may():
+    problem = v.user_problem("nosuchuser", may_create=False)
+    assert "no such user" in problem and "sudo adduser nosuchuser" in problem and "create_user = true" in problem
+    assert v.user_problem("nosuchuser", may_create=True) is None
 
 
 # --- app.directory -----------------------------------------------------------------------------------------

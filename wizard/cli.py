@@ -72,6 +72,20 @@ def _can_act_as_root() -> str | None:
 _VERB_NAMES = ("status", "doctor", "logs", "restart", "remove")  # wizard.verbs.VERBS, without importing it
 
 
+def _again_as_root(argv: list[str]) -> int:
+    """The TUI started by a normal user: sudo asks for the password in this terminal, once, before anything
+    starts; the whole wizard then runs as root, so no command's output is ever read for a password prompt."""
+    import shutil
+
+    sudo = shutil.which("sudo")
+    if sudo is None:
+        return _fail_usage("the wizard changes the system: run it as root ('sudo piserver-wizard')")
+    print("piserver-wizard changes the system, so it runs as root: sudo asks for your password.", file=sys.stderr)
+    sys.stderr.flush()
+    os.execv(sudo, [sudo, "--", sys.executable, "-I", "-m", "wizard", *argv])
+    return EXIT_USAGE  # not reached
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in _VERB_NAMES:
@@ -87,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.answers is None:
         if args.dry_run or args.check:
             return _fail_usage("--dry-run and --check need --answers FILE")
+        if os.geteuid() != 0:
+            return _again_as_root(argv)
         from screens.app import run_tui  # the only import of the UI, and only here
 
         return run_tui()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .commands import Command
 from .events import CommandStarted, Listener, Output, RunFinished, StepFinished, StepStarted
+from .boundary import Unsafe
 from .files import FileTransaction, hash_of
 from .plan import Plan, Step
 from .runner import CommandResult, Runner, reason_in
@@ -127,7 +128,10 @@ class Engine:
             except StateError as error:
                 return self._fail(result, step, str(error), "", step_started, started)
             except Exception as error:  # a bug or an OS error must still end as a failed step, not a trace
-                failure = error if isinstance(error, StepFailed) else StepFailed(f"{type(error).__name__}: {error}")
+                if isinstance(error, StepFailed):
+                    failure = error
+                else:  # a refusal at the privilege boundary names the path; anything else is a bug
+                    failure = StepFailed(str(error) if isinstance(error, Unsafe) else f"{type(error).__name__}: {error}")
                 try:
                     self._record(step, StepStatus.FAILED, time.monotonic() - step_started, failure.message)
                 except StateError:
@@ -174,8 +178,8 @@ class Engine:
         last = self.state.steps.get(self._key(step))
         fingerprint = step.fingerprint if status == StepStatus.DONE else (last.fingerprint if last else "")
         if status == StepStatus.DONE:
-            for path in [f.path for f in step.files] + step.tracks:
-                digest = hash_of(path)
+            digests = {f.path: f.recorded_hash() for f in step.files} | {p: hash_of(p) for p in step.tracks}
+            for path, digest in digests.items():
                 if digest is None:
                     self.state.files.pop(path, None)
                 else:
@@ -206,12 +210,15 @@ class Engine:
         """``previous``: the step's record before this run marked it RUNNING."""
         inputs_changed = bool(previous and previous.fingerprint and previous.fingerprint != step.fingerprint)
         pending = follow_ups_pending(step, previous)
+        folders_changed = any([self.runner.folder(step.id, folder) for folder in step.folders])
         for command in step.commands:
             self._command(step, command)
         if self.stop.is_set():
             raise RunStopped()
         tx = FileTransaction(step.id)
         changed = [self.runner.write(tx, f) for f in step.files] + [self.runner.link(tx, lk) for lk in step.links]
+        for note in tx.notes:
+            self.emit(Output(step.id, note + "\n"))
         files_changed = any(changed)
         if files_changed or (pending and step.on_change):
             try:
@@ -234,7 +241,7 @@ class Engine:
             self.emit(Output(step.id, f"{'' if self.runner.dry else 'ok: ' if ok else 'FAILED: '}{message}\n"))
             if not ok:
                 raise StepFailed(message.split("\n", 1)[0], message)
-        return bool(step.commands) or files_changed or inputs_changed or pending
+        return bool(step.commands) or folders_changed or files_changed or inputs_changed or pending
 
     def _roll_back(self, step: Step, tx: FileTransaction) -> None:
         """Restore the files, then run the change commands again so services use the restored config."""

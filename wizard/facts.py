@@ -204,3 +204,25 @@ def probe() -> Facts:
     )
     facts.probe_seconds = time.monotonic() - started
     return facts
+
+
+@dataclass(frozen=True)
+class AppFacts:
+    """What the machine says about one app before its plan is made: the plan itself reads nothing."""
+
+    home: str  # the app user's home folder (HOME for pip and gunicorn)
+    requirements_hash: str = ""  # sha256 of the app's requirements.txt; "" when it has none
+    has_certificate: bool = False  # certbot holds a certificate under the app's name
+
+
+def probe_app(user: str, directory: str, requirements: str, cert_name: str) -> AppFacts:
+    """``directory``: the app's folder, the home of a user the wizard will create."""
+    from . import boundary, certs
+    from .files import sha256
+
+    try:
+        home = pwd.getpwnam(user).pw_dir
+    except KeyError:
+        home = directory
+    content = boundary.read_as_owner(requirements, user)
+    return AppFacts(home, sha256(content) if content is not None else "", certs.read(cert_name) is not None)

@@ -79,9 +79,26 @@ def machine(facts: Facts, *, may_hold_ports: tuple[str, ...] = ("nginx",)) -> li
     return found
 
 
+def wizard_install_problem() -> Finding | None:
+    """Root runs the wizard's own code: if another user can change it, that user can make root run theirs
+    (an app user with the wizard in their home: code execution in the web app would be root next run)."""
+    from . import boundary
+
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        os.close(boundary.trusted_dir(folder))
+    except (boundary.Unsafe, OSError) as error:
+        return Finding("warn", "install", f"the wizard is installed where another user can change it ({error}); "
+                                          "install it root-owned, e.g. in /opt/piserver-wizard (see README)")
+    return None
+
+
 def check(answers: Answers, facts: Facts) -> list[Finding]:
     apache_goes = answers.system.remove_apache and facts.has("apache2")
     found = machine(facts, may_hold_ports=("nginx", "apache2", "httpd") if apache_goes else ("nginx",))
+    install = wizard_install_problem()
+    if install is not None:
+        found.append(install)
     if facts.has("apache2") and not answers.system.remove_apache:
         found.append(Finding(Level.WARN, "apache", "apache2 is installed and system.remove_apache is false: "
                                                "it must not hold port 80 or 443"))

@@ -1,9 +1,14 @@
 """Running commands: the real pexpect runner and the dry-run runner that stands in for it.
 
-Each command gets its own pty as its terminal, because sudo only asks for a password on a terminal, and
-writes its output straight into the run log, because a file never makes a writer wait. Output is read back
+Root's commands each get their own pty as their terminal (a question nobody foresaw reaches a person) and
+write their output straight into the run log, because a file never makes a writer wait. Output is read back
 and handed on in chunks as it arrives, never accumulated, so a million lines of apt cost the same memory
 as ten; during a flood only the newest part of each poll is read back.
+
+The app user's commands (venv, pip, the import check) are another matter: that user is not trusted, so
+they get neither the run log's descriptor nor a terminal whose output is read for questions. They run
+dropped to the user's ids, in a session of their own, with stdin from /dev/null and their output relayed
+through a pipe (they are never floods).
 """
 
 from __future__ import annotations
@@ -18,15 +23,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from .commands import SUDO_PROMPT, Command, Privilege
-from .events import Listener, Output, Prompt, Prompter, PromptNeeded
-from .files import FileTransaction, Link, PlannedFile
+from .commands import Command, Privilege
+from .events import Listener, Output, PromptNeeded
+from .files import AppFolder, FileTransaction, Link, PlannedFile
 from .transcript import write_all
 
 if TYPE_CHECKING:
     import pexpect
 
-_SUDO_PROMPT_RE = re.compile(re.escape(SUDO_PROMPT.split("%u")[0]) + r"[^\n]*: $")
 # A line that looks like a question waiting for an answer: "Continue? [Y/n] ", "Password: ", "> "
 _QUESTION_RE = re.compile(r"(\?|:|\]|>|\(y/n\)|\(yes/no\))\s*$", re.IGNORECASE)
 TAIL_CHARS = 4000
@@ -72,6 +76,8 @@ class Runner(Protocol):
     def write(self, tx: FileTransaction, planned: PlannedFile) -> bool: ...
 
     def link(self, tx: FileTransaction, link: Link) -> bool: ...
+
+    def folder(self, step_id: str, folder: AppFolder) -> bool: ...
 
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]: ...
 
@@ -152,7 +158,7 @@ class _LogReader:
 
 
 def _spawn_with_output_to(argv: list[str], env: dict[str, str], dimensions: tuple[int, int],
-                          output_fd: int) -> "pexpect.spawn":
+                          output_fd: int, cwd: str | None) -> "pexpect.spawn":
     """pexpect's spawn (own session, the pty as controlling terminal), with stdout/stderr on ``output_fd``."""
     import pexpect
 
@@ -168,13 +174,7 @@ def _spawn_with_output_to(argv: list[str], env: dict[str, str], dimensions: tupl
             os.close(output_fd)
 
     return Spawn(argv[0], argv[1:], env=env, echo=False, dimensions=dimensions, timeout=None,
-                 preexec_fn=to_log)
-
-
-def _generate_secret() -> str:
-    import secrets
-
-    return secrets.token_hex(32) + "\n"
+                 preexec_fn=to_log, cwd=cwd or "/")
 
 
 @dataclass
@@ -182,7 +182,6 @@ class PexpectRunner:
     """Runs commands for real, each in its own pty, streaming output to ``emit`` as it comes."""
 
     emit: Listener
-    prompter: Prompter | None = None
     privilege: Privilege = field(default_factory=Privilege)
     interactive: bool = False  # a person can answer an unforeseen prompt (the TUI)
     quiet_prompt_after: float = 4.0  # seconds of silence after a question before we call it a prompt
@@ -202,14 +201,10 @@ class PexpectRunner:
         """End the running command; a later ``run`` starts afresh (the engine decides whether one comes)."""
         self._cancel = True
 
-    def _environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(TERM="dumb", LC_ALL="C.UTF-8", LANG="C.UTF-8", DEBIAN_FRONTEND="noninteractive",
-                   PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONUNBUFFERED="1")
-        env.pop("NO_COLOR", None)
-        return env
-
     def run(self, step_id: str, command: Command) -> CommandResult:
+        self._cancel = False
+        if command.as_user:
+            return self._run_as_user(step_id, command)
         argv = self.privilege.argv(command)
         started = time.monotonic()
         scratch = _ScratchLog() if self.log is None else None
@@ -217,8 +212,8 @@ class PexpectRunner:
         assert log is not None
         try:
             reader = _LogReader(log.read_fd, self.follow_all)
-            child = _spawn_with_output_to(argv, self._environment(), self.dimensions, log.append_fd)
-            self._cancel = False
+            env = command.environment() if self.privilege.is_root else {"PATH": "/usr/bin:/bin", "TERM": "dumb"}
+            child = _spawn_with_output_to(argv, env, self.dimensions, log.append_fd, command.cwd)
             try:
                 return self._pump(step_id, command, child, log, reader, started)
             finally:
@@ -235,8 +230,8 @@ class PexpectRunner:
 
         The command writes stdout and stderr straight into the log file, so it never waits for us: a
         pipe makes a flood of output wait on its reader (even ``cat``), and a pty halves its speed. The
-        pty stays the command's terminal, so sudo's password prompt and anything else that talks to
-        /dev/tty reach us; what comes that way is added to the log too, and read back with the rest.
+        pty stays the command's terminal, so anything that talks to /dev/tty reaches us; what comes that
+        way is added to the log too, and read back with the rest.
         """
         tty_fd = child.child_fd
         tty_open = True
@@ -274,14 +269,6 @@ class PexpectRunner:
                 tail = tail[-TAIL_CHARS:]
                 last_output = now
                 asked_at = None
-                if _SUDO_PROMPT_RE.search(tail):
-                    answer = self.prompter(Prompt(step_id, "sudo password", True)) if self.prompter else None
-                    if answer is None:
-                        gave_up = "sudo asked for a password and none was given (run as root or set up sudo)"
-                        break
-                    child.sendline(answer)
-                    del answer
-                    tail += "\n"
             if ended:
                 ended_at = ended_at or now
                 if reader.behind or (ready and now - ended_at < 0.5):
@@ -330,10 +317,19 @@ class PexpectRunner:
                 time.sleep(0.05)
 
     def write(self, tx: FileTransaction, planned: PlannedFile) -> bool:
-        return tx.write(planned, _generate_secret)
+        return tx.write(planned)
 
     def link(self, tx: FileTransaction, link: Link) -> bool:
         return tx.link(link)
+
+    def folder(self, step_id: str, folder: AppFolder) -> bool:
+        return folder.make()
+
+    def _run_as_user(self, step_id: str, command: Command) -> CommandResult:
+        from .runas import run_as_user
+
+        return run_as_user(command, self.privilege.is_root, lambda text: self.emit(Output(step_id, text)),
+                           lambda: self._cancel)
 
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
         return check()
@@ -359,6 +355,12 @@ class DryRunner:
         if link.is_current():
             return False
         self.emit(Output(tx.step_id, f"would {link.describe()}\n"))
+        return True
+
+    def folder(self, step_id: str, folder: AppFolder) -> bool:
+        if folder.is_current():
+            return False
+        self.emit(Output(step_id, f"would {folder.describe()}\n"))
         return True
 
     def probe(self, step_id: str, description: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:

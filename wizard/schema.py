@@ -73,6 +73,8 @@ FIELDS: tuple[Field, ...] = (
     Field("app", "name", "App name", "hello", v.app_name,
           "[a-z][a-z0-9-]{0,31}: names the supervisor program, nginx site, log folder"),
     Field("app", "user", "Runs as user", "pi", v.app_user, "existing non-root user that runs gunicorn"),
+    Field("app", "create_user", "Create the user", False, v.boolean,
+          "create that user if missing: a system user with its own group, no login shell, no sudo"),
     Field("app", "directory", "App folder", "/home/pi/hello", v.directory, "absolute; holds the app and its venv/"),
     _choice("app", "source", "Source", ("sample", "existing"),
             '"sample": write the Flask hello app; "existing": use the app already there'),
@@ -129,6 +131,9 @@ def cross_check(answers: Any, *, has_systemd: bool | None = None) -> list[tuple[
                              "'timer' needs systemd, which this machine does not run; use 'auto' or 'cron', "
                              "got 'timer'"))
     app = answers.app
+    user_problem = v.user_problem(app.user, may_create=app.create_user)
+    if user_problem:
+        problems.append(("app.user", user_problem))
     owner = _other_home_owner(app.directory, app.user)
     if owner is not None:
         problems.append(("app.directory", f"must not be in {owner}'s home folder (the wizard gives the folder to "

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from .answers import Answers
 from .facts import Facts
-from .plan import CRON_FILE, renewal_method
+from .layout import CRON_FILE, AppLayout
 from .services import Services
+from .steps.context import renewal_method
 
 
 def summary_lines(answers: Answers, facts: Facts, answers_path: str, log_path: str) -> list[tuple[str, str]]:
     app, https = answers.app, answers.https
     scheme = "https" if https.enabled else "http"
     services = Services(facts.systemd)
+    layout = AppLayout.of(answers)
     restart = f"sudo supervisorctl restart {app.name}"
     lines = [("Site", "  ".join(f"{scheme}://{d}/" for d in answers.site.domains)),
              ("This Pi", "  ".join(facts.ip_addresses) or "(no address found)"),
              ("App", f"{app.directory} (venv: {app.venv}), gunicorn -w {app.workers} -b {app.bind} as {app.user}"),
              ("Restart the app", restart),
-             ("App logs", f"/var/log/{app.name}/  (nginx: /var/log/nginx/{app.name}.*.log)"),
+             ("App logs", f"{layout.log_dir}/  (nginx: /var/log/nginx/{app.name}.*.log)"),
              ("Services", f"nginx, supervisor via {services.name}")]
     if https.enabled:
         method = renewal_method(answers, services)
         how = "certbot.timer (systemd)" if method == "timer" else f"cron {https.cron_schedule} in {CRON_FILE}"
-        lines.append(("Certificates", f"/etc/letsencrypt/live/{app.name}/, renewed by {how}"))
+        lines.append(("Certificates", f"{layout.cert_dir}/, renewed by {how}"))
     lines.append(("Answers", answers_path))
     lines.append(("Run log", log_path))
     return lines

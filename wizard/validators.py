@@ -150,13 +150,21 @@ def app_user(value: Any) -> str:
         raise Invalid(f"must be a user name such as pi, got {_show(value)}")
     if text == "root":
         raise Invalid(f"must not be root: the app runs as an ordinary user, got {_show(value)}")
-    try:
-        entry = pwd.getpwnam(text)
-    except KeyError:
-        raise Invalid(f"no such user on this machine: {text!r} (create it with adduser first)") from None
-    if entry.pw_uid == 0:
-        raise Invalid(f"{text!r} has uid 0: the app must not run as root")
     return text
+
+
+def user_problem(name: str, *, may_create: bool) -> str | None:
+    """Whether the app user can run the app: it exists (or the wizard may create it) and is not root."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        if may_create:
+            return None
+        return (f"no such user on this machine: {name!r} (create it with 'sudo adduser {name}', "
+                "or set app.create_user = true and the wizard creates it)")
+    if entry.pw_uid == 0:
+        return f"{name!r} has uid 0: the app must not run as root"
+    return None
 
 
 # Folders that belong to the system: the app folder must not be one of them, nor an ancestor of them.

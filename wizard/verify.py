@@ -161,7 +161,7 @@ def app_answers(bind: str, timeout: float = 2.0) -> str | None:
     return first.split("\r\n", 1)[0] if first.startswith("HTTP/") else None
 
 
-def wait_serving(program: str, bind: str, log_dir: Path, *, timeout: float = 40.0) -> tuple[bool, str]:
+def wait_serving(program: str, bind: str, error_log: str, *, timeout: float = 40.0) -> tuple[bool, str]:
     """Supervisor says RUNNING and gunicorn answers on its address: a process alone proves little
     (gunicorn keeps retrying a busy port for seconds while supervisor already says RUNNING)."""
     deadline = time.monotonic() + timeout
@@ -179,7 +179,7 @@ def wait_serving(program: str, bind: str, log_dir: Path, *, timeout: float = 40.
         problem = f"supervisor: {program} is RUNNING, but nothing answers HTTP on {bind}"
     else:
         problem = f"supervisor: {program} is {state}, not RUNNING"
-    return False, f"{problem}\n{log_tail(log_dir / f'{program}.err.log')}"
+    return False, f"{problem}\n{log_tail(Path(error_log))}"
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
