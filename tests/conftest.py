@@ -77,7 +77,7 @@ def python() -> str:
     return sys.executable
 
 
-def forget_app(name: str) -> None:
+def forget_app(name: str, folder: str | None = None) -> None:
     """Remove what the wizard set up for one app, so a test starts from a machine that never had it."""
     import shutil as _shutil
 
@@ -91,8 +91,8 @@ def forget_app(name: str) -> None:
     subprocess.run(["service", "nginx", "reload"], capture_output=True, timeout=60)
     if Path(f"/etc/letsencrypt/renewal/{name}.conf").exists():
         subprocess.run(["certbot", "delete", "-n", "--cert-name", name], capture_output=True, timeout=120)
-    for folder in (f"/home/pi/{name}", f"/etc/piserver-wizard/{name}", f"/var/log/{name}"):
-        _shutil.rmtree(folder, ignore_errors=True)
+    for path in (folder or f"/home/pi/{name}", f"/etc/piserver-wizard/{name}", f"/var/log/{name}"):
+        _shutil.rmtree(path, ignore_errors=True)
     Path(f"/var/lib/piserver-wizard/apps/{name}.toml").unlink(missing_ok=True)
     from wizard.state import State
 
