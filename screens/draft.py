@@ -68,12 +68,18 @@ def parse(field: Field, raw: Any) -> Any:
 
 
 def defaults_for(facts: Facts) -> Answers:
-    """Answers() with what the machine tells us: its user, its cores, that user's home."""
+    """Answers() with what the machine tells us (its cores), and a dedicated app user named after the app,
+    made by the wizard: the web app then reaches no login user's files (SECURITY.md)."""
     answers = Answers()
-    user = facts.default_user or answers.app.user
-    answers.app = replace(answers.app, user=user, workers=min(2 * max(facts.cores, 1) + 1, 64),
-                          directory=f"/home/{user}/{answers.app.name}")
+    name = answers.app.name
+    answers.app = replace(answers.app, user=name, create_user=True, workers=min(2 * max(facts.cores, 1) + 1, 64),
+                          directory=folder_for(name, name, True))
     return answers
+
+
+def folder_for(user: str, name: str, dedicated: bool) -> str:
+    """Where the app goes by default: /srv/NAME for a user the wizard creates, else in the user's home."""
+    return f"/srv/{name}" if dedicated else f"/home/{user}/{name}"
 
 
 class Draft:
@@ -85,8 +91,10 @@ class Draft:
         self.raw: dict[str, Any] = {f.dotted: to_raw(f, base.get(f.dotted)) for f in FIELDS}
         self.touched: set[str] = set()
         self.attempted: set[str] = set()  # sections where Next was pressed
-        # The folder follows /home/USER/NAME until the user edits it (fresh answers only).
+        # The folder follows /srv/NAME or /home/USER/NAME, and a dedicated user the app's name, until edited
+        # (fresh answers only).
         self.directory_follows = answers is None
+        self.user_follows = answers is None
 
     def fields(self, section: str) -> list[Field]:
         """The fields asked on a section's screen; apache removal only where apache is installed."""
@@ -102,8 +110,14 @@ class Draft:
         changed: set[str] = set()
         if dotted == "app.directory":
             self.directory_follows = False
-        elif dotted in ("app.user", "app.name") and self.directory_follows:
-            folder = f"/home/{self.raw['app.user']}/{self.raw['app.name']}"
+        if dotted == "app.user":
+            self.user_follows = False
+        if dotted == "app.name" and self.user_follows and self.raw["app.create_user"] is True:
+            if self.raw["app.user"] != raw:
+                self.raw["app.user"] = raw
+                changed.add("app.user")
+        if dotted in ("app.user", "app.name", "app.create_user") and self.directory_follows:
+            folder = folder_for(self.raw["app.user"], self.raw["app.name"], self.raw["app.create_user"] is True)
             if self.raw["app.directory"] != folder:
                 self.raw["app.directory"] = folder
                 changed.add("app.directory")

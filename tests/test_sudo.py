@@ -36,8 +36,8 @@ def sudoer(as_root: None) -> str:
 def test_the_tui_asks_sudo_in_the_terminal_then_runs_as_root(sudoer: str, wizard_bin: str) -> None:
     env = {"PATH": f"{Path(wizard_bin).parent}:/usr/bin:/bin", "TERM": "xterm-256color", "HOME": f"/home/{sudoer}",
            "LANG": "C.UTF-8"}
-    subprocess.run(["sudo", "-K", "-u", sudoer], capture_output=True)
-    child = pexpect.spawn("runuser", ["-u", sudoer, "--", wizard_bin], env=env, dimensions=(24, 80),
+    subprocess.run(["/usr/sbin/runuser", "-u", sudoer, "--", "sudo", "-K"], capture_output=True)
+    child = pexpect.spawn("/usr/sbin/runuser", ["-u", sudoer, "--", wizard_bin], env=env, dimensions=(24, 80),
                           timeout=60, encoding="utf-8", codec_errors="replace")
     try:
         child.expect("sudo asks for your password")

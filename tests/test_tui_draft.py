@@ -32,15 +32,18 @@ def test_every_field_has_a_widget_kind():
 
 def test_defaults_come_from_the_facts():
     answers = defaults_for(fixed_facts(cores=4, default_user="pi"))
-    assert answers.app.user == "pi"
+    assert answers.app.user == "hello" and answers.app.create_user  # a dedicated user, not the login user
     assert answers.app.workers == 9
-    assert answers.app.directory == "/home/pi/hello"
+    assert answers.app.directory == "/srv/hello"
     assert defaults_for(fixed_facts(cores=64)).app.workers == 64  # the validator's ceiling
 
 
 def test_the_folder_follows_user_and_name_until_edited():
     draft = Draft(fixed_facts())
-    assert draft.set("app.name", "blog") == {"app.directory"}
+    assert draft.set("app.name", "blog") == {"app.directory", "app.user"}
+    assert draft.raw["app.directory"] == "/srv/blog" and draft.raw["app.user"] == "blog"
+    draft.set("app.create_user", False)
+    draft.set("app.user", "pi")
     assert draft.raw["app.directory"] == "/home/pi/blog"
     draft.set("app.directory", "/srv/www/blog")
     assert draft.set("app.name", "shop") == set()
