@@ -144,10 +144,3 @@ def test_every_listener_gets_every_event_after_the_run_log(tmp_path):
         assert run.run().ok
     assert first == second and first.of(RunFinished)[0].ok
     assert "--- one done" in (tmp_path / "logs" / "run.log").read_text()
-
-
-def test_the_tui_gives_its_runner_no_sudo_prompter():
-    """Issue 12: text that looks like sudo's prompt is never answered with a password by the TUI."""
-    from screens.app import default_runner
-
-    assert default_runner(Events(), None).prompter is None
