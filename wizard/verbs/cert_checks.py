@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import hash_of
-from ..plan import CRON_FILE, DEPLOY_HOOK
+from ..layout import CRON_FILE, DEPLOY_HOOK
 from ..services import Services
 from ..state import State
 from .apps import ManagedApp

@@ -15,7 +15,8 @@ from pathlib import Path
 from .. import certs
 from ..commands import Command
 from ..files import Link
-from ..plan import CRON_FILE, DEPLOY_HOOK, Plan, Step
+from ..layout import CRON_FILE, DEPLOY_HOOK
+from ..plan import Plan, Step
 from ..services import Services
 from .apps import ManagedApp
 from .supervisor import process_info

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..answers import Answers
-from ..plan import CRON_FILE, renewal_method
+from ..layout import CRON_FILE
+from ..steps.context import renewal_method
 from ..services import Services
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import EXIT_FAILED, EXIT_OK, EXIT_USAGE, verify
-from ..plan import SAMPLE_TEXT
+from ..steps.context import SAMPLE_TEXT
 from ..services import Services
 from ..state import State
 from .apps import ManagedApp, NoSuchApp, managed_apps
