@@ -7,7 +7,6 @@ could print one). So the wizard re-executes itself under sudo before the UI star
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path

@@ -10,9 +10,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .boundary import Unsafe
 from .commands import Command
 from .events import CommandStarted, Listener, Output, RunFinished, StepFinished, StepStarted
-from .boundary import Unsafe
 from .files import FileTransaction, hash_of
 from .plan import Plan, Step
 from .runner import CommandResult, Runner, reason_in

@@ -17,9 +17,12 @@ import select
 import signal
 import subprocess
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .commands import Command, Privilege
+
+if TYPE_CHECKING:
+    from .runner import CommandResult
 
 DRAIN_SECONDS = 0.5  # after the command ends: what it wrote last, but never a daemon's endless pipe
 

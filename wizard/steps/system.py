@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..commands import Command
 from ..facts import dpkg_interrupted, installed_packages
-from .context import Context, all_installed, apt_get, renewal_method
 from ..plan import Step
+from .context import Context, all_installed, apt_get, renewal_method
 
 
 def needed_packages(ctx: Context) -> tuple[str, ...]:

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..answers import Answers
 from ..layout import CRON_FILE
-from ..steps.context import renewal_method
 from ..services import Services
+from ..steps.context import renewal_method
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import EXIT_FAILED, EXIT_OK, EXIT_USAGE, verify
-from ..steps.context import SAMPLE_TEXT
 from ..services import Services
 from ..state import State
+from ..steps.context import SAMPLE_TEXT
 from .apps import ManagedApp, NoSuchApp, managed_apps
 from .certificate import certificate_status
 from .notice import write_notice
