@@ -43,7 +43,7 @@ def test_the_tui_asks_sudo_in_the_terminal_then_runs_as_root(sudoer: str, wizard
         child.expect(r"password for")
         child.sendline(PASSWORD)
         child.expect("This machine")  # the welcome screen, drawn by the wizard now running as root
-        pids = subprocess.run(["pgrep", "-u", "root", "-f", "-I -m wizard"], capture_output=True, text=True)
+        pids = subprocess.run(["pgrep", "-u", "root", "-f", "--", "-I -m wizard"], capture_output=True, text=True)
         child.sendcontrol("q")
         child.expect(pexpect.EOF)
     finally:
