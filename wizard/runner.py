@@ -178,6 +178,87 @@ def _spawn_with_output_to(argv: list[str], env: dict[str, str], dimensions: tupl
 
 
 @dataclass
+class _Follow:
+    """One command being followed: its terminal, its output read back from the log, a question it asks."""
+
+    runner: "PexpectRunner"
+    step_id: str
+    command: Command
+    child: "pexpect.spawn"
+    log: CommandLog
+    reader: _LogReader
+    started: float
+    tty_open: bool = True
+    tail: str = ""
+    asked_at: float | None = None
+    ended_at: float | None = None
+    gave_up: str = ""
+    timed_out: bool = False
+
+    def __post_init__(self) -> None:
+        self.last_output = self.started
+
+    def turn(self) -> bool:
+        """One poll; True when following is over (the command ended and all is handed on, or it is stopped)."""
+        ended = not self.child.isalive()  # first: whatever it wrote before it ended is in the file now
+        ready = self._drain_terminal(0.0 if ended or self.reader.behind else POLL_SECONDS)
+        chunk, skipped = self.reader.read(final=ended)
+        now = time.monotonic()
+        if self.runner._cancel:
+            self.gave_up = "cancelled"
+            return True
+        if now - self.started > self.command.timeout:
+            self.timed_out = True
+            return True
+        if chunk or skipped:
+            self._hand_on(chunk, skipped, now)
+        if ended:
+            self.ended_at = self.ended_at or now
+            # more to hand on: what it wrote last, or its terminal's last words
+            return not (self.reader.behind or (ready and now - self.ended_at < 0.5))
+        if chunk or skipped:
+            return False
+        return self._quiet(now)
+
+    def _drain_terminal(self, wait: float) -> bool:
+        """What the command wrote to its terminal goes into the log with the rest."""
+        ready, _, _ = select.select([self.child.child_fd] if self.tty_open else [], [], [], wait)
+        if ready:
+            try:
+                data = os.read(self.child.child_fd, 1 << 16)
+            except OSError:  # EIO: the terminal's last user closed it
+                data = b""
+            if data:
+                write_all(self.log.append_fd, data)
+            else:
+                self.tty_open = False
+        return bool(ready)
+
+    def _hand_on(self, chunk: str, skipped: int, now: float) -> None:
+        self.runner.emit(Output(self.step_id, chunk, skipped, self.runner.log is not None))
+        self.tail = (("" if skipped else self.tail) + chunk)[-TAIL_CHARS:]  # after a gap the old tail ends
+        self.last_output = now
+        self.asked_at = None
+
+    def _quiet(self, now: float) -> bool:
+        """No output this turn: send what a person typed, or tell them the command seems to ask."""
+        while not self.runner._input.empty():
+            self.child.sendline(self.runner._input.get_nowait())
+            self.asked_at = None
+            self.last_output = now
+        line = self.tail.rsplit("\n", 1)[-1]
+        if self.asked_at is None and now - self.last_output > self.runner.quiet_prompt_after and line.strip() \
+                and _QUESTION_RE.search(line):
+            self.asked_at = now
+            self.runner.emit(PromptNeeded(self.step_id, line.strip()))
+        if self.asked_at is not None and not self.runner.interactive \
+                and now - self.asked_at > self.runner.give_up_after:
+            self.gave_up = f"the command waited for input nobody could give: {line.strip()!r}"
+            return True
+        return False
+
+
+@dataclass
 class PexpectRunner:
     """Runs commands for real, each in its own pty, streaming output to ``emit`` as it comes."""
 
@@ -233,73 +314,19 @@ class PexpectRunner:
         pty stays the command's terminal, so anything that talks to /dev/tty reaches us; what comes that
         way is added to the log too, and read back with the rest.
         """
-        tty_fd = child.child_fd
-        tty_open = True
-        tail = ""
-        last_output = started
-        asked_at: float | None = None
-        gave_up = ""
-        timed_out = False
-        logged = self.log is not None
-        ended_at: float | None = None
-        while True:
-            ended = not child.isalive()  # first: whatever it wrote before it ended is in the file now
-            wait = 0.0 if ended or reader.behind else POLL_SECONDS
-            ready, _, _ = select.select([tty_fd] if tty_open else [], [], [], wait)
-            if ready:
-                try:
-                    data = os.read(tty_fd, 1 << 16)
-                except OSError:  # EIO: the terminal's last user closed it
-                    data = b""
-                if data:
-                    write_all(log.append_fd, data)
-                else:
-                    tty_open = False
-            chunk, skipped = reader.read(final=ended)
-            now = time.monotonic()
-            if self._cancel:
-                gave_up = "cancelled"
-                break
-            if now - started > command.timeout:
-                timed_out = True
-                break
-            if chunk or skipped:
-                self.emit(Output(step_id, chunk, skipped, logged))
-                tail = ("" if skipped else tail) + chunk  # after a gap, the old tail does not continue
-                tail = tail[-TAIL_CHARS:]
-                last_output = now
-                asked_at = None
-            if ended:
-                ended_at = ended_at or now
-                if reader.behind or (ready and now - ended_at < 0.5):
-                    continue  # more to hand on: what it wrote last, or its terminal's last words
-                break
-            if chunk or skipped:
-                continue
-            while not self._input.empty():
-                child.sendline(self._input.get_nowait())
-                asked_at = None
-                last_output = now
-            line = tail.rsplit("\n", 1)[-1]
-            if asked_at is None and now - last_output > self.quiet_prompt_after and line.strip() \
-                    and _QUESTION_RE.search(line):
-                asked_at = now
-                self.emit(PromptNeeded(step_id, line.strip()))
-            if asked_at is not None and not self.interactive and now - asked_at > self.give_up_after:
-                gave_up = f"the command waited for input nobody could give: {line.strip()!r}"
-                break
-        if child.isalive() and not (timed_out or gave_up):
+        follow = _Follow(self, step_id, command, child, log, reader, started)
+        while not follow.turn():
+            pass
+        if child.isalive() and not (follow.timed_out or follow.gave_up):
             deadline = time.monotonic() + 10.0
             while child.isalive() and time.monotonic() < deadline:
                 time.sleep(0.01)
         if child.isalive():
             self._stop(child)
         child.close()
-        if child.exitstatus is not None:
-            code = child.exitstatus
-        else:
-            code = 128 + (child.signalstatus or 0)
-        return CommandResult(code, time.monotonic() - started, last_lines(tail), timed_out, gave_up)
+        code = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+        return CommandResult(code, time.monotonic() - started, last_lines(follow.tail), follow.timed_out,
+                             follow.gave_up)
 
     @staticmethod
     def _stop(child: "pexpect.spawn") -> None:
