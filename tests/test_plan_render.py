@@ -10,15 +10,12 @@ from pathlib import Path
 import pytest
 
 from wizard.answers import Answers
-from wizard.facts import Facts
-from wizard.plan import build_plan
+from wizard.facts import AppFacts, Facts
+from wizard.plan import build_plan as _build_plan
 from wizard.services import Services
-
-from conftest import ensure_user
 
 
 def make_answers(**changes: object) -> Answers:
-    ensure_user("pi")
     answers = Answers()
     answers.site.domains = ["pi.example.com", "www.pi.example.com"]
     answers.https.email = "admin@example.com"
@@ -27,6 +24,11 @@ def make_answers(**changes: object) -> Answers:
         section, key = dotted.split("__")
         setattr(getattr(answers, section), key, value)
     return answers
+
+
+def build_plan(answers: Answers, facts: Facts, services: Services):  # type: ignore[no-untyped-def]
+    """The plan is a pure function of answers and facts: no root, no user "pi", no machine read."""
+    return _build_plan(answers, facts, services, app_facts=AppFacts(home="/home/pi"))
 
 
 def facts(**changes: object) -> Facts:
