@@ -93,7 +93,7 @@ class FloodApp(WizardApp):
     def _watch(self) -> None:
         screen = self.screen
         if isinstance(screen, RunScreen):
-            waiting = sum(len(chunk) for chunks in screen._pending.values() for chunk in chunks)
+            waiting = screen.buffer.pending_chars()
             self.backlog = max(self.backlog, waiting)
         if isinstance(screen, FinishScreen):
             self.exit()
