@@ -13,6 +13,7 @@ from typing import Any
 
 from wizard.answers import FIELDS, SECTIONS, Answers, Field, cross_check, from_sections
 from wizard.facts import Facts
+from wizard.schema import default_workers
 from wizard.validators import Invalid
 
 # The fields whose value is one of a fixed set, offered as a list; the set comes from the field table.
@@ -24,8 +25,9 @@ LABELS: dict[str, str] = {f.dotted: f.label for f in FIELDS}
 SECTION_TITLES = {"system": "System", "site": "Site", "app": "App", "https": "HTTPS"}
 SECTION_INTROS = {
     "system": "How to treat the machine's packages before installing.",
-    "site": "The names this Pi will answer to. They must point at it (DNS) for HTTPS to work.",
-    "app": "The Flask app gunicorn runs under supervisor, behind nginx.",
+    "site": "Your domain names. Each needs a DNS record pointing at your home's public address, and your "
+            "router must forward ports 80 and 443 to this Pi.",
+    "app": "Your Flask app: where it lives, which user runs it, and how nginx reaches it.",
     "https": "A Let's Encrypt certificate for the names above, and how it renews.",
 }
 
@@ -68,11 +70,12 @@ def parse(field: Field, raw: Any) -> Any:
 
 
 def defaults_for(facts: Facts) -> Answers:
-    """Answers() with what the machine tells us (its cores), and a dedicated app user named after the app,
-    made by the wizard: the web app then reaches no login user's files (SECURITY.md)."""
+    """Answers() with what the machine tells us (its cores and memory), and a dedicated app user named after the
+    app, made by the wizard: the web app then reaches no login user's files (SECURITY.md)."""
     answers = Answers()
     name = answers.app.name
-    answers.app = replace(answers.app, user=name, create_user=True, workers=min(2 * max(facts.cores, 1) + 1, 64),
+    answers.app = replace(answers.app, user=name, create_user=True,
+                          workers=default_workers(facts.cores, facts.memory_bytes),
                           directory=folder_for(name, name, True))
     return answers
 

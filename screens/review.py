@@ -192,7 +192,7 @@ class ReviewScreen(Screen):
             except OSError as error:
                 self.notify(f"Could not save {path}: {error.strerror or error}", severity="error", timeout=8)
                 return
-            self.notify(f"Saved. Run it again unattended with: piserver-wizard --answers {path}", timeout=8)
+            self.notify(f"Saved. Run it again unattended with: sudo piserver-wizard --answers {path}", timeout=8)
 
         self.app.push_screen(SaveScreen(default_save_path()), chosen)
 

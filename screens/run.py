@@ -31,6 +31,7 @@ from wizard.lock import LockedError
 from wizard.session import RunSession, Session
 from wizard.state import StateError
 from wizard.status import SETTLED, StepStatus
+from wizard.wording import describe
 
 from . import messages as m
 from .output import OutputBuffer, StepOutput, for_pane
@@ -173,10 +174,12 @@ class RunScreen(Screen):
             if remember:
                 self.post_message(m.AnswersSaved(run.remember_answers(None)))
             run.run(start_at)
-        except (StateError, OSError) as error:
+        except StateError as error:
             self.post_message(m.RunCrashed(str(error)))
+        except OSError as error:
+            self.post_message(m.RunCrashed(describe(error)))
         except Exception as error:  # a bug must end as a message on screen, not a silent dead worker
-            self.post_message(m.RunCrashed(f"{type(error).__name__}: {error}"))
+            self.post_message(m.RunCrashed(describe(error)))
 
     def _emit(self, event: Event) -> None:
         """The run session's listener (the run log has the event already): one message to the app's thread."""

@@ -24,7 +24,7 @@ class SaveScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="save-dialog", classes="dialog"):
             yield Static("[b]Save answers[/b]: a commented TOML file for an unattended repeat "
-                         "(piserver-wizard --answers FILE).")
+                         "(sudo piserver-wizard --answers FILE).")
             yield TypedInput(str(self.default), id="save-path", compact=True)
             yield Static("", id="save-error", classes="field-error")
             with Horizontal(classes="buttons"):

@@ -75,9 +75,9 @@ def earlier_run(state: State, saved: Path, facts: Facts) -> tuple[Answers | None
     what = f"{done} step{'s' if done != 1 else ''} done"
     if failed:
         step_id, record = failed[-1]
-        step_id = step_id.rsplit("/", 1)[-1]  # records may be kept per app: "NAME/STEP"
+        title = record.title or step_id.rsplit("/", 1)[-1]  # records may be kept per app: "NAME/STEP"
         why = f": {record.message}" if record.message else ""
-        what += f"; stopped at '{step_id}'" + (why if record.status == StepStatus.FAILED else " (interrupted)")
+        what += f"; stopped at \"{title}\"" + (why if record.status == StepStatus.FAILED else " (interrupted)")
     if answers is None:
         return None, f"{what}. Its answers cannot be used: {problem}"
     return answers, f"{answers.app.name} for {', '.join(answers.site.domains)}: {what}. Answers: {saved}"

@@ -3,7 +3,8 @@
 Every file in tests/bad_answers/ is a complete answers file with one fault; its first line says where the
 refusal must point: ``# expect: section.key``, ``# expect: line L, column C`` (a TOML syntax error) or
 ``# expect: <substring>`` (a file-level problem). Further ``# also: <substring>`` lines must appear in the
-message too (the "did you mean" hints).
+message too (the "did you mean" hints); a ``# says: <text>`` line is the whole message the user reads after
+the file name and the key, word for word.
 
 The whole corpus goes through the schema in-process (``wizard.schema.load``, what every load of the
 installed wizard calls first). A handful, one of each kind of fault, also go through the installed console
@@ -40,14 +41,15 @@ KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)?$")
 POSITION = re.compile(r"^line \d+, column \d+$")
 
 
-def _expectations(path: Path) -> tuple[str, list[str]]:
+def _expectations(path: Path) -> tuple[str, list[str], str | None]:
     if path.name in NO_ROOM_FOR_A_COMMENT:
-        return NO_ROOM_FOR_A_COMMENT[path.name], []
+        return NO_ROOM_FOR_A_COMMENT[path.name], [], None
     lines = path.read_bytes().split(b"\n")
     first = lines[0].decode("utf-8")
     assert first.startswith("# expect: "), f"{path.name}: the first line must be '# expect: ...'"
     also = [line.decode("utf-8")[len("# also: "):] for line in lines[1:] if line.startswith(b"# also: ")]
-    return first[len("# expect: "):].strip(), also
+    says = [line.decode("utf-8")[len("# says: "):] for line in lines[1:] if line.startswith(b"# says: ")]
+    return first[len("# expect: "):].strip(), also, (says[0] if says else None)
 
 
 CORPUS_FILES = sorted(CORPUS.glob("*.toml"))
@@ -177,7 +179,7 @@ def refused_run(wizard: str, path: Path) -> subprocess.CompletedProcess[str]:
                 f"last changes seen around the run: {changed}")
 
 
-def assert_names_the_place(message: str, path: Path, expect: str, also: list[str]) -> None:
+def assert_names_the_place(message: str, path: Path, expect: str, also: list[str], says: str | None = None) -> None:
     assert f"{path}: " in message, f"the message must name the file {path}: {message!r}"
     if POSITION.match(expect):
         assert f"{path}: not valid TOML: " in message, message
@@ -188,15 +190,18 @@ def assert_names_the_place(message: str, path: Path, expect: str, also: list[str
         assert expect in message, f"want {expect!r} in {message!r}"
     for extra in also:
         assert extra in message, f"want {extra!r} in {message!r}"
+    if says is not None:
+        where = f"{expect}: " if KEY.match(expect) else ""
+        assert message.removeprefix("piserver-wizard: ").rstrip("\n") == f"{path}: {where}{says}", message
 
 
-def assert_refused(wizard: str, path: Path, expect: str, also: list[str]) -> None:
+def assert_refused(wizard: str, path: Path, expect: str, also: list[str], says: str | None = None) -> None:
     result = refused_run(wizard, path)
     stderr = result.stderr
     assert "Traceback" not in stderr and "Traceback" not in result.stdout, stderr
     assert result.returncode == 2, f"exit {result.returncode}, stderr: {stderr!r}, stdout: {result.stdout!r}"
     assert len(stderr.strip().splitlines()) == 1, f"want one message on stderr, got: {stderr!r}"
-    assert_names_the_place(stderr, path, expect, also)
+    assert_names_the_place(stderr, path, expect, also, says)
 
 
 def test_corpus_is_large_enough() -> None:
@@ -208,24 +213,32 @@ def test_bad_answers_file_is_refused_by_the_schema(path: Path) -> None:
     from wizard.schema import AnswersError, load
 
     _ensure_pi()
-    expect, also = _expectations(path)
+    expect, also, says = _expectations(path)
     with pytest.raises(AnswersError) as refused:
         load(path, has_systemd=os.path.isdir("/run/systemd/system"))
-    assert_names_the_place(str(refused.value), path, expect, also)
+    assert_names_the_place(str(refused.value), path, expect, also, says)
 
 
 # One of each kind of fault, through the installed script: a key, a syntax error, a file-level problem,
 # a rule between keys, a did-you-mean hint, and bytes that are not text.
 THROUGH_THE_BINARY = ["workers_zero", "syntax_unclosed_string", "empty", "email_missing_with_https",
-                      "unknown_key_worker", "binary_garbage"]
+                      "unknown_key_worker", "binary_garbage", "workers_string", "syntax_enabled_yes"]
 
 
 @pytest.mark.slow  # it waits for the machine to be quiet: other wizard runs would change the watched folders
 @pytest.mark.parametrize("name", THROUGH_THE_BINARY)
 def test_bad_answers_file_is_refused_by_the_installed_wizard(wizard: str, name: str) -> None:
     path = CORPUS / f"{name}.toml"
-    expect, also = _expectations(path)
-    assert_refused(wizard, path, expect, also)
+    expect, also, says = _expectations(path)
+    assert_refused(wizard, path, expect, also, says)
+
+
+def test_the_worst_messages_are_held_word_for_word() -> None:
+    """The messages the issue quoted as programmer-speak each have a corpus file that pins the new words."""
+    pinned = {p.name for p in CORPUS_FILES if _expectations(p)[2] is not None}
+    assert {"workers_string.toml", "bind_number.toml", "domains_empty_list.toml", "domains_missing.toml",
+            "agree_tos_false.toml", "syntax_enabled_yes.toml", "domain_https_scheme.toml",
+            "domain_local_letsencrypt.toml", "user_missing.toml"} <= pinned
 
 
 @pytest.mark.slow

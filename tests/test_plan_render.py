@@ -93,7 +93,7 @@ def test_renewal_timer_on_systemd_and_cron_without() -> None:
     assert timer.commands[0].argv == ("systemctl", "enable", "--now", "certbot.timer")
     assert not timer.files
     cron = build_plan(make_answers(), facts(), Services(False)).step("renewal")
-    assert cron.files[0].content.strip().endswith("30 4 1 * * root certbot renew --quiet")
+    assert cron.files[0].content.strip().endswith("17 3,15 * * * root certbot renew --quiet")
     forced = build_plan(make_answers(https__renewal="cron"), facts(systemd=True), Services(True)).step("renewal")
     assert ("systemctl", "disable", "--now", "certbot.timer") in [c.argv for c in forced.commands]
 

@@ -60,9 +60,9 @@ def test_apache_removal_is_asked_only_when_apache_is_installed():
 def test_errors_are_the_validators_and_cross_check_messages():
     draft = Draft(fixed_facts())
     draft.set("app.workers", "lots")
-    assert "must be a whole number" in draft.errors("app")["app.workers"]
+    assert draft.errors("app")["app.workers"] == 'must be a whole number such as workers = 4, not text ("lots")'
     draft.set("app.workers", "0")
-    assert "must be a whole number of at least 1" in draft.errors("app")["app.workers"]
+    assert draft.errors("app")["app.workers"] == "must be a whole number of at least 1, got 0"
     assert "https.agree_tos" in draft.errors("https")  # cross_check: HTTPS on, terms not agreed
     assert "site.domains" in draft.errors("site")
     assert draft.shown_errors("site") == {}  # an untouched empty field is not scolded before Next

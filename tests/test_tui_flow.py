@@ -132,8 +132,8 @@ async def answer_questions(pilot):
     await pilot.press("ctrl+n")
     await pilot.pause()
     assert app.screen is https
-    assert "expiry notices" in row_error(https, "https.email")
-    assert "must be true" in row_error(https, "https.agree_tos")
+    assert "write an address for the certificate account" in row_error(https, "https.email")
+    assert "write agree_tos = true" in row_error(https, "https.agree_tos")
     await type_into(pilot, "f-https-email", "admin@example.com")
     https.query_one("#f-https-agree_tos").focus()
     await pilot.press("space")
@@ -164,7 +164,7 @@ async def test_whole_flow_with_a_failure_and_retry(tmp_path, state_dir):
         await pilot.press("enter")
         await wait_for(pilot, lambda: target.exists(), what="the saved answers")
         assert load(target) == review.session.answers
-        assert "# first is the primary name" in target.read_text()
+        assert "# the names this Pi answers to; the first is the main one" in target.read_text()
         assert load(target).app.workers == 3
         # Install: real commands stream into the pane.
         await pilot.press("i")

@@ -70,7 +70,9 @@ def test_welcome_with_problems_and_an_earlier_run(snap_compare, tmp_path):
                           listeners=[Listener(80, "apache2", 123)])
     state = State(tmp_path / "state.json", steps={"hello/apt-update": StepRecord("done"),
                                                  "hello/nginx-install": StepRecord("done"),
-                                                 "hello/certificate": StepRecord("failed", message="DNS problem")})
+                                                 "hello/certificate": StepRecord(
+                                                     "failed", message="DNS problem",
+                                                     title="Get a certificate for pi.example.com")})
     app = app_for(tmp_path, facts=facts, state=state, saved=saved)
 
     async def ready(pilot):

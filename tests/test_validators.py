@@ -32,6 +32,13 @@ def user_pi() -> None:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "pi"], check=True)
 
 
+def said(check, *args) -> str:
+    """The message a refused value gets, whole: what the user reads after "file: section.key: "."""
+    with pytest.raises(Invalid) as caught:
+        check(*args)
+    return str(caught.value)
+
+
 def refused(check, value, *fragments: str) -> str:
     with pytest.raises(Invalid) as caught:
         check(value)
@@ -48,13 +55,29 @@ def test_boolean_good(value):
     assert v.boolean(value) is value
 
 
-@pytest.mark.parametrize("value", ["true", "yes", 1, 0, None, [], {}])
-def test_boolean_bad(value):
-    refused(v.boolean, value, "must be true or false, got")
+@pytest.mark.parametrize("value, message", [
+    ("true", 'must be true or false, written without quotes: true, not "true"'),
+    ("yes", 'must be true or false, written without quotes: true, not "yes"'),
+    ("no", 'must be true or false, written without quotes: false, not "no"'),
+    ("maybe", 'must be true or false (without quotes), not text ("maybe")'),
+    (1, "must be true or false (without quotes), not a number (1)"),
+    (0, "must be true or false (without quotes), not a number (0)"),
+    (None, "must be true or false (without quotes), not nothing"),
+    ([], "must be true or false (without quotes), not a list ([])"),
+    ({}, "must be true or false (without quotes), not a table"),
+])
+def test_boolean_bad(value, message):
+    assert refused(v.boolean, value) == message
 
 
-def test_boolean_shows_toml_spelling():
-    assert "got true" in refused(v.workers, True)
+def test_values_are_shown_as_toml_writes_them():
+    """true, not True; "text" in double quotes, not 'text'; [] as a list: never a Python repr."""
+    assert refused(v.workers, True) == "must be a whole number such as workers = 4, not true"
+    assert said(v.choice, "x", ("a", "b")) == 'must be "a" or "b", not "x"'
+    assert refused(v.app_name, "it's") == ('"it\'s": a name must start with a lowercase letter and hold only '
+                                           'lowercase letters, digits and hyphens, at most 32, such as "it-s"')
+    assert refused(v.domain, 'a"b') == ('"a\\"b" needs the rest of its name, with at least one dot, such as '
+                                        '"pi.example.com"')
 
 
 # --- domain / domains --------------------------------------------------------------------------------------
@@ -73,42 +96,70 @@ def test_domain_good(value, normal):
     assert v.domain(value) == normal
 
 
+ONLY = "may hold only letters, digits, dots and hyphens"
+
+
 @pytest.mark.parametrize("value, fragment", [
     ("pi.example.com;", "may hold only"),
     ("pi.example.com{", "may hold only"),
     ("pi.example.com}", "may hold only"),
-    ("pi.example.com\nevil.example", "control characters"),
-    ("pi.example.com\revil.example", "control characters"),
-    ("pi.example.com\tx", "control characters"),
+    ("pi.example.com\nevil.example", "must be on one line"),
+    ("pi.example.com\revil.example", "must be on one line"),
+    ("pi.example.com\tx", "must be on one line"),
     ("pi.example.com evil.example", "may hold only"),
     ('pi"x.example.com', "may hold only"),
     ("pi'x.example.com", "may hold only"),
-    ("pi.example.com/x", "may hold only"),
+    ("pi.example.com/x", 'is a web address: write the name alone, without the path: "pi.example.com"'),
     ("pi$x.example.com", "may hold only"),
-    ("", "must not be empty"),
-    ("   ", "must not be empty"),
-    (".", "must not be empty"),
-    ("a" * 64 + ".example.com", "at most 63 characters, got 64"),
-    ("*.example.com", "wildcards"),
-    ("pi.*.example.com", "wildcards"),
-    ("192.168.1.10", "IP address"),
-    ("127.0.0.1", "IP address"),
-    ("::1", "IP address"),
-    ("2001:db8::1", "IP address"),
-    ("raspberrypi", "fully qualified"),
+    ("", "a domain name is empty"),
+    ("   ", "a domain name is empty"),
+    (".", "a domain name is empty"),
+    ("a" * 64 + ".example.com", "each part between dots may be at most 63 characters; one has 64"),
+    ("*.example.com", "a name with * cannot get a certificate"),
+    ("pi.*.example.com", "a name with * cannot get a certificate"),
+    ("192.168.1.10", '"192.168.1.10" is an IP address'),
+    ("127.0.0.1", "is an IP address"),
+    ("::1", "is an IP address"),
+    ("2001:db8::1", "is an IP address"),
+    ("127.0.0.1:4000", "is an IP address"),
+    ("raspberrypi", '"raspberrypi" needs the rest of its name, with at least one dot'),
     ("-pi.example.com", "may hold only"),
     ("pi-.example.com", "may hold only"),
     ("pi..example.com", "may hold only"),
     ("pi_x.example.com", "may hold only"),
     ("pí.example.com", "may hold only"),
-    ("example.123", "all digits"),
-    (("a" * 60 + ".") * 5 + "com", "at most 253"),
-    (42, "must be a string"),
-    (None, "must be a string"),
-    (["pi.example.com"], "must be a string"),
+    ("example.123", "must end in a name such as .com or .org, not in digits"),
+    (("a" * 60 + ".") * 5 + "com", "at most 253 characters long; this one has 308"),
+    (42, "must be text in double quotes, not a number (42)"),
+    (None, "must be text in double quotes, not nothing"),
+    (["pi.example.com"], 'must be text in double quotes, not a list (["pi.example.com"])'),
 ])
 def test_domain_bad(value, fragment):
     refused(v.domain, value, fragment)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("https://pi.example.com", '"https://pi.example.com" is a web address: write the name alone, without '
+                               '"https://": "pi.example.com"'),
+    ("http://pi.example.com/blog", '"http://pi.example.com/blog" is a web address: write the name alone, without '
+                                   '"http://" and the path: "pi.example.com"'),
+    ("pi.example.com:8080", '"pi.example.com:8080" is a web address: write the name alone, without the port: '
+                            '"pi.example.com"'),
+    ("pi.example.com;", '"pi.example.com;" may hold only letters, digits, dots and hyphens (not at the start or '
+                        'end of a part, no spaces), such as "pi.example.com"'),
+    ("192.168.1.10", '"192.168.1.10" is an IP address: certificates need a domain name such as "pi.example.com"'),
+    ("", 'a domain name is empty: write one such as "pi.example.com"'),
+])
+def test_domain_words(value, message):
+    assert refused(v.domain, value) == message
+
+
+@pytest.mark.parametrize("name, private", [
+    ("raspberrypi.local", True), ("nas.lan", True), ("pi.home.arpa", True), ("x.test", True),
+    ("pi.localhost", True), ("pi.example.com", False), ("local.example.com", False), ("pi.locals", False),
+])
+def test_private_names(name, private):
+    assert v.private_name(name) is private
 
 
 def test_domains_good():
@@ -117,19 +168,29 @@ def test_domains_good():
     assert v.domains("pi.example.com www.pi.example.com") == ["pi.example.com", "www.pi.example.com"]
 
 
-@pytest.mark.parametrize("value, fragment", [
-    ([], "at least one"),
-    ("", "at least one"),
-    (42, "must be a list"),
-    ({"a": "pi.example.com"}, "must be a list"),
-    (True, "must be a list"),
-    (["pi.example.com", "PI.example.com"], "[1] 'pi.example.com' is listed twice"),
-    (["pi.example.com", "bad;name.example.com"], "[1] may hold only"),
-    (["pi.example.com", 7], "[1] must be a string"),
-    ([f"n{i}.example.com" for i in range(101)], "at most 100"),
+EMPTY_DOMAINS = 'is empty: name at least one domain this Pi answers to, such as domains = ["pi.example.com"]'
+
+
+@pytest.mark.parametrize("value, message", [
+    ([], EMPTY_DOMAINS),
+    ("", EMPTY_DOMAINS),
+    (42, 'must be a list of names in brackets, not a number (42): write it as '
+         'domains = ["pi.example.com", "www.pi.example.com"]'),
+    ({"a": "pi.example.com"}, 'must be a list of names in brackets, not a table: write it as '
+                              'domains = ["pi.example.com", "www.pi.example.com"]'),
+    (True, 'must be a list of names in brackets, not true: write it as '
+           'domains = ["pi.example.com", "www.pi.example.com"]'),
+    (["pi.example.com", "PI.example.com"], '"pi.example.com" is listed twice: keep it once'),
+    (["pi.example.com", "https://www.pi.example.com/"],
+     '"https://www.pi.example.com/" is a web address: write the name alone, without "https://" and the path: '
+     '"www.pi.example.com"'),
+    (["pi.example.com", 7], 'must be text in double quotes, not a number (7): write it as '
+                            'domains = ["pi.example.com"]'),
+    ([f"n{i}.example.com" for i in range(101)], "one certificate holds at most 100 names; this list has 101"),
 ])
-def test_domains_bad(value, fragment):
-    refused(v.domains, value, fragment)
+def test_domains_bad(value, message):
+    """The offending value is named, never its position in the list ("[1] ...")."""
+    assert refused(v.domains, value) == message
 
 
 # --- app.name, app.user ------------------------------------------------------------------------------------
@@ -142,29 +203,55 @@ def test_app_name_good(value):
 @pytest.mark.parametrize("value", ["", "Hello", "my app", "a/b", "..", "../etc", "-x", "1app", "a_b", "a.b",
                                    "a" * 33, "hello\n", 5, None])
 def test_app_name_bad(value):
-    refused(v.app_name, value)
+    assert "[a-z]" not in refused(v.app_name, value)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("My App", '"My App": a name must start with a lowercase letter and hold only lowercase letters, digits and '
+               'hyphens, at most 32, such as "my-app"'),
+    ("1app", '"1app": a name must start with a lowercase letter and hold only lowercase letters, digits and '
+             'hyphens, at most 32, such as "app"'),
+    ("..", '"..": a name must start with a lowercase letter and hold only lowercase letters, digits and '
+           'hyphens, at most 32, such as "hello" or "my-site"'),
+    (5, 'must be text in double quotes, not a number (5): write it as name = "hello"'),
+])
+def test_app_name_words(value, message):
+    assert refused(v.app_name, value) == message
 
 
 @pytest.mark.parametrize("value", ["default", "systemd", "nginx", "supervisor", "letsencrypt", "journal",
                                    "piserver-wizard", "sshd", "user", "lock"])
 def test_app_name_reserved(value):
-    refused(v.app_name, value, "already uses", f"got {value!r}")
+    assert refused(v.app_name, value) == (f'"{value}" is a name the system already uses (for a log folder, a '
+                                          'program or a site): pick another, such as "my-site"')
 
 
 def test_app_user_good():
     assert v.app_user("pi") == "pi"
+    assert v.app_user("nosuchuser") == "nosuchuser"  # its form only: whether it exists is a rule between keys
 
 
-@pytest.mark.parametrize("value, fragment", [
-    ("root", "must not be root"),
-    ("pi; id", "must be a user name"),
-    ("Pi", "must be a user name"),
-    ("", "must be a user name"),
-    ("../pi", "must be a user name"),
-    (1001, "must be a string"),
+NOT_A_USER = ' is not a user name: lowercase letters, digits, _ and -, starting with a letter, such as "hello"'
+
+
+@pytest.mark.parametrize("value, message", [
+    ("root", 'must not be "root": the app runs as an ordinary user, such as a user of its own "hello"'),
+    ("pi; id", '"pi; id"' + NOT_A_USER),
+    ("Pi", '"Pi"' + NOT_A_USER),
+    ("", '""' + NOT_A_USER),
+    ("../pi", '"../pi"' + NOT_A_USER),
+    (1001, 'must be text in double quotes, not a number (1001): write it as user = "hello"'),
 ])
-def test_app_user_bad(value, fragment):
-    refused(v.app_user, value, fragment)
+def test_app_user_bad(value, message):
+    assert refused(v.app_user, value) == message
+
+
+def test_missing_user_says_how_to_create_it():
+    assert v.user_problem("pi", may_create=False) is None
+    assert v.user_problem("nosuchuser", may_create=True) is None  # create_user = true: the run creates it
+    assert v.user_problem("nosuchuser", may_create=False) == (
+        'there is no user "nosuchuser" on this machine: set create_user = true and the wizard creates it, or '
+        "create it yourself with: sudo adduser --system --group nosuchuser")
 
 
 def test_app_user_uid_zero_under_another_name(monkeypatch):
@@ -176,13 +263,7 @@ def test_app_user_uid_zero_under_another_name(monkeypatch):
         return real(name)
 
     monkeypatch.setattr(v.pwd, "getpwnam", fake)
-    assert "uid 0" in v.user_problem("toor", may_create=True)
-
-
-def test_a_missing_user_says_how_to_create_it_unless_the_wizard_may():
-    problem = v.user_problem("nosuchuser", may_create=False)
-    assert "no such user" in problem and "sudo adduser nosuchuser" in problem and "create_user = true" in problem
-    assert v.user_problem("nosuchuser", may_create=True) is None
+    assert v.user_problem("toor", may_create=True) == '"toor" is root under another name (uid 0): the app must not run as root'
 
 
 # --- app.directory -----------------------------------------------------------------------------------------
@@ -202,10 +283,10 @@ def test_directory_good(value, normal):
 
 
 @pytest.mark.parametrize("value, fragment", [
-    ("hello", "absolute"),
-    ("./hello", "absolute"),
-    ("~/hello", "absolute"),
-    ("", "absolute"),
+    ("hello", "write the full path, starting with /"),
+    ("./hello", "write the full path, starting with /"),
+    ("~/hello", "write the full path, starting with /"),
+    ("", "write the full path, starting with /"),
     ("/", "system folder"),
     ("/etc", "system folder"),
     ("/etc/", "system folder"),
@@ -233,22 +314,36 @@ def test_directory_good(value, normal):
     ("/proc/1", "inside a system folder"),
     ("//etc", "system folder"),
     ("//etc/nginx/x", "inside a system folder"),
-    ("/home/pi/../../etc", "'..'"),
-    ("/home/pi/./hello", "'.'"),
-    ("/home/pi/my app", "may hold only"),
-    ("/home/pi/hello;rm", "may hold only"),
-    ("/home/pi/hello\n", "control characters"),
-    ("/home/pi/héllo", "may hold only"),
-    (["/home/pi"], "must be a string"),
+    ("/home/pi/../../etc", "without '.' or '..' in the path"),
+    ("/home/pi/./hello", "without '.' or '..' in the path"),
+    ("/home/pi/my app", "may hold only letters, digits, dots, underscores, hyphens and slashes (no spaces"),
+    ("/home/pi/hello;rm", "may hold only letters"),
+    ("/home/pi/hello\n", "must be on one line"),
+    ("/home/pi/héllo", "may hold only letters"),
+    (["/home/pi"], 'must be text in double quotes, not a list (["/home/pi"]): write it as directory = "/srv/hello"'),
 ])
 def test_directory_bad(value, fragment):
     refused(v.directory, value, fragment)
 
 
+@pytest.mark.parametrize("value, message", [
+    ("/etc", '"/etc" is a system folder: pick a folder of the app\'s own, such as "/srv/hello"'),
+    ("//etc/nginx/x", '"/etc/nginx/x" is inside a system folder: pick a folder of the app\'s own, such as '
+                      '"/srv/hello"'),
+    ("hello", '"hello": write the full path, starting with /, such as "/srv/hello"'),
+    ("/home/pi/my app", '"/home/pi/my app": a folder may hold only letters, digits, dots, underscores, hyphens '
+                        "and slashes (no spaces or accents)"),
+])
+def test_directory_words(value, message):
+    assert refused(v.directory, value) == message
+
+
 def test_directory_through_a_symlink_into_a_system_folder(tmp_path):
     link = tmp_path / "sneaky"
     link.symlink_to("/etc")
-    refused(v.directory, str(link / "nginx"), "through a symlink", "/etc/nginx")
+    assert refused(v.directory, str(link / "nginx")) == (
+        f'"{link}/nginx" leads into the system folder /etc/nginx through a symlink: pick a folder of the '
+        'app\'s own, such as "/srv/hello"')
     fine = tmp_path / "fine"
     fine.mkdir()
     (tmp_path / "alias").symlink_to(fine)
@@ -261,16 +356,16 @@ def test_source():
     source = answers_mod.FIELD_BY_KEY["app.source"].check
     assert source("sample") == "sample"
     assert source("existing") == "existing"
-    refused(source, "git", "must be one of 'sample', 'existing', got 'git'")
-    refused(source, "Sample", "must be one of")
-    refused(source, 1, "must be a string")
+    assert refused(source, "git") == 'must be "sample" or "existing", not "git"'
+    assert refused(source, "Sample") == 'must be "sample" or "existing", not "Sample"'
+    assert refused(source, 1) == 'must be "sample" or "existing", in double quotes, not a number (1)'
 
 
 def test_choice():
     assert v.choice("cron", ("auto", "cron", "timer")) == "cron"
-    refused(lambda x: v.choice(x, ("auto", "cron")), "weekly", "must be one of 'auto', 'cron', got 'weekly'")
-    refused(lambda x: v.choice(x, ("auto", "cron")), "", "got ''")
-    refused(lambda x: v.choice(x, ("auto", "cron")), None, "must be a string")
+    assert said(v.choice, "weekly", ("auto", "cron", "timer")) == 'must be "auto", "cron" or "timer", not "weekly"'
+    assert said(v.choice, "", ("auto", "cron")) == 'must be "auto" or "cron", not ""'
+    assert said(v.choice, None, ("auto", "cron")) == 'must be "auto" or "cron", in double quotes, not nothing'
 
 
 # --- app.wsgi ----------------------------------------------------------------------------------------------
@@ -284,7 +379,23 @@ def test_wsgi_good(value):
                                    "app:app()()", "/home/pi/app:app", "1app:app", "app:a-b",
                                    "app:app(x)", "app:app\n", "", 3])
 def test_wsgi_bad(value):
-    refused(v.wsgi, value)
+    assert "module:callable" not in refused(v.wsgi, value)
+
+
+WSGI_RULE = ('write the file gunicorn loads, without .py, then a colon and the Flask object in it: "app:app" is '
+             "the object app in app.py")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("app.py", f'"app.py": {WSGI_RULE}; here perhaps "app:app"'),
+    ("app", f'"app": {WSGI_RULE}; here perhaps "app:app"'),
+    ("mysite/wsgi.py:application", f'"mysite/wsgi.py:application": {WSGI_RULE}; here perhaps '
+                                   '"mysite.wsgi:application"'),
+    ("app:app; rm -rf /", f'"app:app; rm -rf /": {WSGI_RULE}'),
+    (3, 'must be text in double quotes, not a number (3): write it as wsgi = "app:app"'),
+])
+def test_wsgi_words(value, message):
+    assert refused(v.wsgi, value) == message
 
 
 # --- app.workers -------------------------------------------------------------------------------------------
@@ -294,12 +405,37 @@ def test_workers_good(value):
     assert v.workers(value) == value
 
 
-@pytest.mark.parametrize("value, fragment", [
-    (0, "got 0"), (-1, "got -1"), (2.5, "got 2.5"), ("4", "got '4'"), (True, "got true"), (False, "got false"),
-    (None, "got None"), (4.0, "got 4.0"), (65, "at most 64"), (10 ** 30, "at most 64"),
+@pytest.mark.parametrize("value, message", [
+    (0, "must be a whole number of at least 1, got 0"),
+    (-1, "must be a whole number of at least 1, got -1"),
+    (2.5, "must be a whole number such as workers = 4, not a number (2.5)"),
+    (4.0, "must be a whole number such as workers = 4, not a number (4.0)"),
+    ("4", 'is text ("4"): write the number without quotes, workers = 4'),
+    (" 9 ", 'is text (" 9 "): write the number without quotes, workers = 9'),
+    ("four", 'must be a whole number such as workers = 4, not text ("four")'),
+    (True, "must be a whole number such as workers = 4, not true"),
+    (False, "must be a whole number such as workers = 4, not false"),
+    (None, "must be a whole number such as workers = 4, not nothing"),
+    (65, "must be at most 64 (a Pi has 4 cores; about 25 MB of memory each), got 65"),
+    (10 ** 30, f"must be at most 64 (a Pi has 4 cores; about 25 MB of memory each), got {10 ** 30}"),
 ])
-def test_workers_bad(value, fragment):
-    refused(v.workers, value, fragment)
+def test_workers_bad(value, message):
+    assert refused(v.workers, value) == message
+
+
+@pytest.mark.parametrize("cores, memory_mb, expected", [
+    (4, 0, 9),          # memory unknown: 2 x cores + 1
+    (4, 427, 4),        # Pi Zero 2 W: 512 MB, about 427 MB for Linux: not 9
+    (1, 427, 3),        # Pi Zero W
+    (4, 906, 9),        # Pi 3 B+ / Pi 4 1 GB
+    (4, 7800, 9),       # Pi 4/5 8 GB: cores decide
+    (1, 60, 1),         # never fewer than one
+    (64, 10 ** 6, 64),  # never more than the validator takes
+])
+def test_default_workers_fits_cores_and_memory(cores, memory_mb, expected):
+    from wizard.schema import default_workers
+
+    assert default_workers(cores, memory_mb * 1024 * 1024) == expected
 
 
 # --- app.bind ----------------------------------------------------------------------------------------------
@@ -313,35 +449,51 @@ def test_bind_good(value):
 
 @pytest.mark.parametrize("value, fragment", [
     ("127.0.0.1:0", "from 1 to 65535"),
+    ("0.0.0.0", "write an address and a port"),
     ("127.0.0.1:65536", "from 1 to 65535"),
     ("127.0.0.1:abc", "from 1 to 65535"),
     ("127.0.0.1:²", "from 1 to 65535"),
     ("127.0.0.1:٤٠٠٠", "from 1 to 65535"),
     ("127.0.0.1:-1", "from 1 to 65535"),
-    ("127.0.0.1:", "must be 127.0.0.1:PORT"),
-    ("127.0.0.1", "must be 127.0.0.1:PORT"),
-    ("4000", "must be 127.0.0.1:PORT"),
-    (":4000", "must be 127.0.0.1:PORT"),
-    ("0.0.0.0:4000", "loopback only"),
-    ("192.168.1.10:4000", "loopback only"),
-    ("[::]:4000", "loopback only"),
-    ("[::ffff:127.0.0.1]:4000", "must be"),
-    ("127.1:4000", "loopback address"),
-    ("999.0.0.1:4000", "loopback address"),
-    ("example.com:4000", "must be 127.0.0.1:PORT"),
-    ("127.0.0.1:80", "belongs to nginx"),
-    ("127.0.0.1:443", "belongs to nginx"),
-    ("unix:/tmp/gunicorn.sock", "unix:/run/NAME/gunicorn.sock"),
-    ("unix:/run/gunicorn.sock", "unix:/run/NAME/gunicorn.sock"),
-    ("unix:/run/../etc/x.sock", "unix:/run/NAME/gunicorn.sock"),
-    ("unix:/run/hello/sub/g.sock", "unix:/run/NAME/gunicorn.sock"),
-    ("unix:/run/hello/gunicorn", "unix:/run/NAME/gunicorn.sock"),
-    ("unix:run/hello/gunicorn.sock", "unix:/run/NAME/gunicorn.sock"),
-    ("127.0.0.1:4000\n", "control characters"),
-    (4000, "must be a string"),
+    ("127.0.0.1:", "write an address and a port"),
+    ("127.0.0.1", "write an address and a port"),
+    ("4000", "write an address and a port"),
+    (":4000", "write an address and a port"),
+    ("0.0.0.0:4000", "would open the app to the network"),
+    ("192.168.1.10:4000", "would open the app to the network"),
+    ("[::]:4000", "would open the app to the network"),
+    ("[::ffff:127.0.0.1]:4000", "write an address and a port"),
+    ("127.1:4000", "is not an address; use 127.0.0.1"),
+    ("999.0.0.1:4000", "is not an address; use 127.0.0.1"),
+    ("example.com:4000", "write an address and a port"),
+    ("127.0.0.1:80", "is nginx's; pick another"),
+    ("127.0.0.1:443", "is nginx's; pick another"),
+    ("unix:/tmp/gunicorn.sock", "a socket must be a .sock file in a folder of /run named after the app"),
+    ("unix:/run/gunicorn.sock", "a socket must be a .sock file in a folder of /run named after the app"),
+    ("unix:/run/../etc/x.sock", "a socket must be a .sock file in a folder of /run named after the app"),
+    ("unix:/run/hello/sub/g.sock", "a socket must be a .sock file in a folder of /run named after the app"),
+    ("unix:/run/hello/gunicorn", "a socket must be a .sock file in a folder of /run named after the app"),
+    ("unix:run/hello/gunicorn.sock", "a socket must be a .sock file in a folder of /run named after the app"),
+    ("127.0.0.1:4000\n", "must be on one line"),
+    (4000, 'not a number: write it as bind = "127.0.0.1:4000"'),
+    (True, 'must be text in double quotes, not true: write it as bind = "127.0.0.1:4000"'),
 ])
 def test_bind_bad(value, fragment):
     refused(v.bind, value, fragment)
+
+
+@pytest.mark.parametrize("value, message", [
+    (4000, 'must be text in double quotes with the address, not a number: write it as bind = "127.0.0.1:4000"'),
+    (8080, 'must be text in double quotes with the address, not a number: write it as bind = "127.0.0.1:8080"'),
+    ("0.0.0.0:4000", '"0.0.0.0:4000" would open the app to the network; only nginx faces it, so the app listens '
+                     'on 127.0.0.1 (this machine only), such as "127.0.0.1:4000"'),
+    ("127.0.0.1:80", '"127.0.0.1:80": port 80 is nginx\'s; pick another, such as "127.0.0.1:4000"'),
+    ("0.0.0.0:80", '"0.0.0.0:80" would open the app to the network; only nginx faces it, so the app listens '
+                   'on 127.0.0.1 (this machine only), such as "127.0.0.1:4000"'),
+    ("4000", '"4000": write an address and a port, such as "127.0.0.1:4000" or "unix:/run/hello/gunicorn.sock"'),
+])
+def test_bind_words(value, message):
+    assert refused(v.bind, value) == message
 
 
 # --- app.packages ------------------------------------------------------------------------------------------
@@ -353,28 +505,37 @@ def test_packages_good():
     assert v.packages([]) == []
 
 
-@pytest.mark.parametrize("value, fragment", [
-    (["--index-url=https://x"], "[0] must be a requirement"),
-    (["flask", "-e ."], "[1] must be a requirement"),
-    (["-r", "requirements.txt"], "[0] must be a requirement"),
-    (["flask; rm -rf /"], "[0] must be a requirement"),
-    (["flask; python_version<'3.12'"], "[0] must be a requirement"),
-    (["git+https://github.com/pallets/flask"], "[0] must be a requirement"),
-    (["https://example.com/flask-3.0.tar.gz"], "[0] must be a requirement"),
-    (["flask @ https://example.com/f.whl"], "[0] must be a requirement"),
-    (["./local/pkg"], "[0] must be a requirement"),
-    (["flask gunicorn"], "[0] must be a requirement"),
-    (["flask && id"], "[0] must be a requirement"),
-    (["$(id)"], "[0] must be a requirement"),
-    (["flask\n==\n3.0"], "[0] must not contain control characters"),
-    (["flask", "gunicorn\n-e ."], "[1] must not contain control characters"),
-    ([""], "[0] must be a requirement"),
-    (["flask", 3], "[1] must be a string"),
-    ("flask gunicorn", "must be a list"),
-    ({"flask": "*"}, "must be a list"),
+OPTIONS = "pip options are not allowed here; put anything else in a requirements.txt in the app folder"
+ADDRESSES = "addresses and paths are not allowed here; put anything else in a requirements.txt in the app folder"
+CONDITIONS = ("conditions after ';' are not allowed here; put anything else in a requirements.txt in the app "
+              "folder")
+ONE_NAME = 'write one package name with an optional version, such as "flask" or "gunicorn>=21"'
+
+
+@pytest.mark.parametrize("value, message", [
+    (["--index-url=https://x"], f'"--index-url=https://x": {OPTIONS}'),
+    (["flask", "-e ."], f'"-e .": {OPTIONS}'),
+    (["-r", "requirements.txt"], f'"-r": {OPTIONS}'),
+    (["flask; rm -rf /"], f'"flask; rm -rf /": {CONDITIONS}'),
+    (["flask; python_version<'3.12'"], f'"flask; python_version<\'3.12\'": {CONDITIONS}'),
+    (["git+https://github.com/pallets/flask"], f'"git+https://github.com/pallets/flask": {ADDRESSES}'),
+    (["https://example.com/flask-3.0.tar.gz"], f'"https://example.com/flask-3.0.tar.gz": {ADDRESSES}'),
+    (["flask @ https://example.com/f.whl"], f'"flask @ https://example.com/f.whl": {ADDRESSES}'),
+    (["./local/pkg"], f'"./local/pkg": {ADDRESSES}'),
+    (["flask gunicorn"], f'"flask gunicorn": {ONE_NAME}'),
+    (["flask && id"], f'"flask && id": {ONE_NAME}'),
+    (["$(id)"], f'"$(id)": {ONE_NAME}'),
+    (["flask\n==\n3.0"], '"flask\\n==\\n3.0" must be on one line, without tabs or other control characters'),
+    (["flask", "gunicorn\n-e ."], '"gunicorn\\n-e ." must be on one line, without tabs or other control characters'),
+    ([""], '"": is empty: remove it'),
+    (["flask", 3], '3 is not a package name: write names in double quotes, such as "flask"'),
+    ("flask gunicorn", 'must be a list in brackets, not text ("flask gunicorn"): write it as '
+                       'packages = ["flask", "gunicorn"]'),
+    ({"flask": "*"}, 'must be a list in brackets, not a table: write it as packages = ["flask", "gunicorn"]'),
 ])
-def test_packages_bad(value, fragment):
-    refused(v.packages, value, fragment)
+def test_packages_bad(value, message):
+    """The offending item is named, never its position in the list ("[1] ...")."""
+    assert refused(v.packages, value) == message
 
 
 # --- https.email, https.acme_server ------------------------------------------------------------------------
@@ -393,7 +554,13 @@ def test_email_good(value, normal):
                                    "admin@example.com\nBcc: x@y.z", "a@b@example.com",
                                    "x" * 250 + "@example.com", 5])
 def test_email_bad(value):
-    refused(v.email, value)
+    message = refused(v.email, value)
+    assert "e-mail address" in message or "on one line" in message or "in double quotes" in message, message
+
+
+def test_email_words():
+    assert refused(v.email, "admin at example.com") == ('"admin at example.com" is not an e-mail address such as '
+                                                        '"you@example.com"; or leave it empty: it is optional')
 
 
 @pytest.mark.parametrize("value", ["letsencrypt", "letsencrypt-staging", "https://acme.example.com/directory",
@@ -407,7 +574,9 @@ def test_acme_server_good(value):
                                    "https://user@acme.example.com/", "https://acme.example.com/a b",
                                    "file:///etc/passwd", "LETSENCRYPT", 1])
 def test_acme_server_bad(value):
-    refused(v.acme_server, value)
+    message = refused(v.acme_server, value)
+    assert message.startswith('must be "letsencrypt", "letsencrypt-staging" or the https:// address') or \
+        message.startswith("must be text in double quotes"), message
 
 
 def test_directory_url():
@@ -430,34 +599,48 @@ def test_cron_good(value, normal):
     assert v.cron_schedule(value) == normal
 
 
-@pytest.mark.parametrize("value, fragment", [
-    ("61 * * * *", "field 1 must be within 0-59, got 61"),
-    ("* 24 * * *", "field 2 must be within 0-23"),
-    ("* * 0 * *", "field 3 must be within 1-31"),
-    ("* * * 13 *", "field 4 must be within 1-12"),
-    ("* * * * 8", "field 5 must be within 0-7"),
-    ("30 4 1 *", "five fields"),
-    ("30 4 1 * * *", "five fields"),
-    ("", "five fields"),
-    ("@daily", "five fields"),
-    ("every day at noon", "five fields"),
-    ("a b c d e", "not a number"),
-    ("mon * * * *", "not a number"),
-    ("30 4 1 * *\n* * * * * root rm -rf /", "control characters"),
-    ("*/0 * * * *", "bad step"),
-    ("1/ * * * *", "bad step"),
-    ("*/x * * * *", "bad step"),
-    ("*/² * * * *", "bad step"),
-    ("² * * * *", "not a number"),
-    ("1- * * * *", "not a number"),
-    ("-5 * * * *", "not a number"),
-    ("1,,2 * * * *", "not a number"),
-    ("10-5 * * * *", "backwards range"),
-    ("* * * * fri-mon", "backwards range"),
-    (30, "must be a string"),
+FIVE = 'write five fields, minute hour day month weekday, such as "17 3,15 * * *" (every day at 03:17 and 15:17)'
+
+
+@pytest.mark.parametrize("value, message", [
+    ("61 * * * *", '"61 * * * *": the minute must be from 0 to 59, not 61'),
+    ("* 24 * * *", '"* 24 * * *": the hour must be from 0 to 23, not 24'),
+    ("* * 0 * *", '"* * 0 * *": the day of the month must be from 1 to 31, not 0'),
+    ("* * * 13 *", '"* * * 13 *": the month must be from 1 to 12, not 13'),
+    ("* * * * 8", '"* * * * 8": the weekday must be from 0 to 7, not 8'),
+    ("30 4 1 *", f'"30 4 1 *": {FIVE}'),
+    ("30 4 1 * * *", f'"30 4 1 * * *": {FIVE}'),
+    ("", f'"": {FIVE}'),
+    ("@daily", f'"@daily": {FIVE}'),
+    ("every day at noon", f'"every day at noon": {FIVE}'),
+    ("a b c d e", '"a b c d e": the minute must be * or a number from 0 to 59, not "a"'),
+    ("mon * * * *", '"mon * * * *": the minute must be * or a number from 0 to 59, not "mon"'),
+    ("30 4 1 * *\n* * * * * root rm -rf /", 'must be on one line, without tabs or other control characters: '
+                                            '"30 4 1 * *\\n* * * * * root rm -rf /"'),
+    ("*/0 * * * *", '"*/0 * * * *": the minute has "*/0": after / comes a number of 1 or more'),
+    ("1/ * * * *", '"1/ * * * *": the minute has "1/": after / comes a number of 1 or more'),
+    ("*/x * * * *", '"*/x * * * *": the minute has "*/x": after / comes a number of 1 or more'),
+    ("*/² * * * *", '"*/² * * * *": the minute has "*/²": after / comes a number of 1 or more'),
+    ("² * * * *", '"² * * * *": the minute must be * or a number from 0 to 59, not "²"'),
+    ("1- * * * *", '"1- * * * *": the minute must be * or a number from 0 to 59, not ""'),
+    ("-5 * * * *", '"-5 * * * *": the minute must be * or a number from 0 to 59, not ""'),
+    ("1,,2 * * * *", '"1,,2 * * * *": the minute must be * or a number from 0 to 59, not ""'),
+    ("10-5 * * * *", '"10-5 * * * *": the minute has the range "10-5" backwards: write the smaller number first'),
+    ("* * * * fri-mon", '"* * * * fri-mon": the weekday has the range "fri-mon" backwards: write the smaller '
+                        "number first"),
+    (30, 'must be text in double quotes, not a number (30): write it as cron_schedule = "17 3,15 * * *"'),
 ])
-def test_cron_bad(value, fragment):
-    refused(v.cron_schedule, value, fragment)
+def test_cron_bad(value, message):
+    assert refused(v.cron_schedule, value) == message
+
+
+@pytest.mark.parametrize("schedule, rare", [
+    ("17 3,15 * * *", False), ("0 * * * *", False), ("*/15 * * * *", False), ("0 4 1-31 * *", False),
+    ("0 4 * 1-12 0-6", False), ("0 4 * * 0-7", False),
+    ("30 4 1 * *", True), ("0 3 * * 1", True), ("0 0 */2 * *", True), ("0 0 * 1-6 *", True),
+])
+def test_less_than_daily(schedule, rare):
+    assert v.less_than_daily(schedule) is rare
 
 
 # --- rules between keys ------------------------------------------------------------------------------------
@@ -481,9 +664,30 @@ def test_cross_check_example_is_clean():
 
 
 def test_cross_check_https_needs_terms_and_email():
+    """In the order of the file; no "got false" or "got ''" (also said when the key is simply missing)."""
     problems = cross_check(good(https__agree_tos=False, https__email=""))
-    assert keys(problems) == ["https.agree_tos", "https.email"]
-    assert "got false" in problems[0][1] and "got ''" in problems[1][1]
+    assert problems == [
+        ("https.email", 'is empty: write an address for the certificate account, such as email = "you@example.com"'),
+        ("https.agree_tos", "HTTPS needs it: write agree_tos = true to accept Let's Encrypt's subscriber "
+                            "agreement, or enabled = false for a site without HTTPS")]
+
+
+def test_cross_check_local_names_with_a_public_ca():
+    problems = cross_check(good(site__domains=["pi.example.com", "raspberrypi.local"]))
+    assert problems == [("site.domains", "raspberrypi.local is a name only your home network knows: Let's "
+                                         "Encrypt cannot give it a certificate. Use a real domain (a free "
+                                         "dynamic-DNS name works), or set [https] enabled = false for a site "
+                                         "without HTTPS")]
+    assert cross_check(good(site__domains=["raspberrypi.local"], https__acme_server="letsencrypt-staging")) \
+        == [("site.domains", problems[0][1])]
+    assert cross_check(good(site__domains=["raspberrypi.local"], https__enabled=False)) == []
+    assert cross_check(good(site__domains=["pi.test"], https__acme_server="https://127.0.0.1:14000/dir")) == []
+
+
+def test_cross_check_missing_user():
+    problems = cross_check(good(app__user="nosuchuser", app__directory="/srv/x"))
+    assert problems == [("app.user", 'there is no user "nosuchuser" on this machine: create it yourself with: '
+                                     "sudo adduser --system --group nosuchuser")]
 
 
 def test_cross_check_without_https_terms_and_email_do_not_matter():
@@ -539,7 +743,7 @@ def test_from_mapping_raises_the_first_cross_check_problem():
     with pytest.raises(AnswersError) as caught:
         from_mapping(data, "x.toml")
     assert caught.value.where == "https.agree_tos"
-    assert str(caught.value).startswith("x.toml: https.agree_tos: must be true")
+    assert str(caught.value).startswith("x.toml: https.agree_tos: HTTPS needs it: write agree_tos = true")
 
 
 # --- unknown keys and sections: "did you mean" --------------------------------------------------------------
@@ -598,13 +802,14 @@ def test_section_that_is_not_a_table():
     data["app"] = "hello"
     with pytest.raises(AnswersError) as caught:
         from_mapping(data, "f.toml")
-    assert str(caught.value) == "f.toml: app: must be a table [app], got a string"
+    assert str(caught.value) == "f.toml: app: must be a table: a line [app], then its keys below it, not text"
 
 
 def test_required_and_defaults():
     with pytest.raises(AnswersError) as caught:
         from_mapping({}, "f.toml")
-    assert str(caught.value) == "f.toml: site.domains: is required"
+    assert str(caught.value) == ('f.toml: site.domains: is missing: name the domains this Pi answers to, such as '
+                                 'domains = ["pi.example.com"] under [site]')
     answers = from_mapping({"site": {"domains": ["pi.example.com"]}, "https": {"enabled": False}}, "f.toml")
     assert answers.app == answers_mod.AppAnswers()
     assert answers.site.domains == ["pi.example.com"]
@@ -635,7 +840,18 @@ def test_load_syntax_error_position(tmp_path):
     with pytest.raises(AnswersError) as caught:
         answers_mod.load(path)
     assert str(caught.value) == (f"{path}: not valid TOML: Expected '=' after a key in a key/value pair "
-                                 f"(at line 5, column 9)")
+                                 f"(at line 5, column 9): workers 4. Remember: in TOML, true and false are "
+                                 f'written bare and text goes in double quotes: enabled = true, name = "hello"')
+
+
+def test_load_syntax_error_shows_the_line_and_the_rule(tmp_path):
+    path = tmp_path / "answers.toml"
+    path.write_text('[site]\ndomains = ["pi.example.com"]\n\n[https]\nenabled = yes # HTTPS\n')
+    with pytest.raises(AnswersError) as caught:
+        answers_mod.load(path)
+    assert str(caught.value) == (f"{path}: not valid TOML: Invalid value (at line 5, column 11): enabled = yes. "
+                                 "Remember: in TOML, true and false are written bare and text goes in double "
+                                 'quotes: enabled = true, name = "hello"')
 
 
 def test_load_missing_and_directory(tmp_path):

@@ -122,7 +122,7 @@ def dumps(answers: Answers) -> str:
 
     document = tomlkit.document()
     document.add(tomlkit.comment("piserver-wizard answers: run again unattended with"))
-    document.add(tomlkit.comment("  piserver-wizard --answers THIS_FILE"))
+    document.add(tomlkit.comment("  sudo piserver-wizard --answers THIS_FILE"))
     for section in SECTIONS:
         table = tomlkit.table()
         for spec in (f for f in FIELDS if f.section == section):

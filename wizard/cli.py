@@ -86,6 +86,22 @@ def _again_as_root(argv: list[str]) -> int:
     return EXIT_USAGE  # not reached
 
 
+def _check(path: str) -> int:
+    """Validation only: the lightest path, neither the engine nor the typed model; warnings go to stderr."""
+    from .schema import AnswersError, advice, load, with_defaults
+
+    has_systemd = os.path.isdir("/run/systemd/system")
+    try:
+        values = load(path, has_systemd=has_systemd)
+    except AnswersError as error:
+        print(f"piserver-wizard: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for dotted, message in advice(with_defaults(values), has_systemd=has_systemd):
+        print(f"piserver-wizard: warning: {path}: {dotted}: {message}", file=sys.stderr)
+    print(f"{path}: the answers are valid")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in _VERB_NAMES:
@@ -106,16 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         from screens.app import run_tui  # the only import of the UI, and only here
 
         return run_tui()
-    if args.check:  # validation only: the lightest path, neither the engine nor the typed model
-        from .schema import AnswersError, load
-
-        try:
-            load(args.answers, has_systemd=os.path.isdir("/run/systemd/system"))
-        except AnswersError as error:
-            print(f"piserver-wizard: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        print(f"{args.answers}: the answers are valid")
-        return EXIT_OK
+    if args.check:
+        return _check(args.answers)
     from pathlib import Path
 
     from .headless import run_headless

@@ -18,6 +18,7 @@ from .plan import Plan, Step
 from .runner import CommandResult, Runner, reason_in
 from .state import State, StateError, StepRecord
 from .status import StepStatus
+from .wording import describe
 
 
 class StepFailed(Exception):
@@ -130,8 +131,8 @@ class Engine:
             except Exception as error:  # a bug or an OS error must still end as a failed step, not a trace
                 if isinstance(error, StepFailed):
                     failure = error
-                else:  # a refusal at the privilege boundary names the path; anything else is a bug
-                    failure = StepFailed(str(error) if isinstance(error, Unsafe) else f"{type(error).__name__}: {error}")
+                else:  # a refusal at the privilege boundary names the path; anything else said plainly
+                    failure = StepFailed(str(error) if isinstance(error, Unsafe) else describe(error))
                 try:
                     self._record(step, StepStatus.FAILED, time.monotonic() - step_started, failure.message)
                 except StateError:
@@ -184,7 +185,7 @@ class Engine:
                     self.state.files.pop(path, None)
                 else:
                     self.state.files[path] = digest
-        self.state.record(self._key(step), status, fingerprint, elapsed, message)
+        self.state.record(self._key(step), status, fingerprint, elapsed, message, step.title)
 
     def _command(self, step: Step, command: Command, *, cleaning_up: bool = False) -> CommandResult:
         """Run one command; ``cleaning_up``: putting things back after a failure, which a stop must not skip."""

@@ -48,6 +48,7 @@ class Facts:
     free_disk_bytes: int = 0
     listeners: list[Listener] = field(default_factory=list)
     cores: int = 1
+    memory_bytes: int = 0  # MemTotal; 0 when unknown. Sizes the default number of gunicorn workers
     ipv6: bool = True
     default_user: str | None = None
     is_root: bool = False
@@ -158,6 +159,17 @@ def _default_user() -> str | None:
     return users[0].pw_name if users else None
 
 
+def memory_total() -> int:
+    """MemTotal from /proc/meminfo in bytes (what Linux has after the GPU's share), 0 when unreadable."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def dpkg_interrupted() -> str:
     """What apt would complain about: half-configured packages, or journal files dpkg never replayed.
 
@@ -197,6 +209,7 @@ def probe() -> Facts:
         free_disk_bytes=shutil.disk_usage("/").free,
         listeners=listeners(),
         cores=os.cpu_count() or 1,
+        memory_bytes=memory_total(),
         ipv6=Path("/proc/net/if_inet6").exists(),
         default_user=_default_user(),
         is_root=os.geteuid() == 0,

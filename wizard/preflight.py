@@ -17,6 +17,7 @@ from enum import StrEnum
 from .answers import Answers
 from .facts import Facts
 from .release import SUPPORTED_WORDS
+from .schema import advice
 
 MIN_FREE_BYTES = 300 * 1024 * 1024
 OFFLINE_ENV = "PISERVER_WIZARD_OFFLINE"
@@ -100,8 +101,8 @@ def check(answers: Answers, facts: Facts) -> list[Finding]:
     if install is not None:
         found.append(install)
     if facts.has("apache2") and not answers.system.remove_apache:
-        found.append(Finding(Level.WARN, "apache", "apache2 is installed and system.remove_apache is false: "
-                                               "it must not hold port 80 or 443"))
+        found.append(Finding(Level.WARN, "apache", "apache2 is installed and you chose to keep it (remove_apache = "
+                                                "false): it must not hold port 80 or 443, or nginx cannot start"))
     if answers.https.enabled:
         if time.gmtime().tm_year < 2024:
             found.append(Finding(Level.REFUSE, "clock", f"the clock says {time.strftime('%Y-%m-%d')}: certificates "
@@ -109,6 +110,8 @@ def check(answers: Answers, facts: Facts) -> list[Finding]:
         elif facts.clock_synced is False:
             found.append(Finding(Level.WARN, "clock", "the clock is not synchronised (NTP); if certificate requests "
                                                   "fail, check the time first"))
+    for dotted, message in advice(answers, has_systemd=facts.systemd):
+        found.append(Finding(Level.WARN, dotted, f"{dotted}: {message}"))
     if not network_checks_enabled():
         found.append(Finding(Level.INFO, "offline", f"checks that need the internet are skipped ({OFFLINE_ENV} is set)"))
     elif answers.https.enabled:

@@ -64,38 +64,58 @@ def _choice(section: str, key: str, label: str, options: tuple[str, ...], help: 
     return Field(section, key, label, options[0], check, help, options=options)
 
 
+# Renewal by cron tries twice a day, as certbot's own timer does: certbot renews only when a certificate is
+# due (a third of its life left), and a failed try is retried twelve hours later, not a month later.
+CRON_DEFAULT = "17 3,15 * * *"
+
 FIELDS: tuple[Field, ...] = (
-    Field("system", "update_packages", "Update packages", True, v.boolean, "apt update first"),
-    Field("system", "remove_apache", "Remove apache2", True, v.boolean, "purge apache2 if it is installed"),
+    Field("system", "update_packages", "Update packages", True, v.boolean,
+          "run apt update before installing (recommended)"),
+    Field("system", "remove_apache", "Remove apache2", True, v.boolean,
+          "remove apache2 if it is installed: it would hold port 80"),
     Field("site", "domains", "Domain names", [], v.domains,
-          "first is the primary name; all share one certificate", required=True),
-    Field("site", "disable_default_site", "Disable default", True, v.boolean, "unlink nginx's default site"),
+          "the names this Pi answers to; the first is the main one; they share one certificate", required=True),
+    Field("site", "disable_default_site", "Hide nginx page", True, v.boolean,
+          "turn off nginx's \"Welcome to nginx!\" page"),
     Field("app", "name", "App name", "hello", v.app_name,
-          "[a-z][a-z0-9-]{0,31}: names the supervisor program, nginx site, log folder"),
-    Field("app", "user", "Runs as user", "pi", v.app_user, "existing non-root user that runs gunicorn"),
+          "lowercase letters, digits and hyphens; names the app's program, site and log folder"),
+    Field("app", "user", "Runs as user", "pi", v.app_user,
+          "the user the app runs as, never root; a user of its own is safest"),
     Field("app", "create_user", "Create the user", False, v.boolean,
-          "create that user if missing: a system user with its own group, no login shell, no sudo"),
-    Field("app", "directory", "App folder", "/home/pi/hello", v.directory, "absolute; holds the app and its venv/"),
-    _choice("app", "source", "Source", ("sample", "existing"),
-            '"sample": write the Flask hello app; "existing": use the app already there'),
-    Field("app", "wsgi", "WSGI entry", "app:app", v.wsgi, "module:callable for gunicorn"),
-    Field("app", "workers", "Workers", 4, v.workers, "gunicorn worker processes (2 x cores + 1 is a good start)"),
-    Field("app", "bind", "Listen on", "127.0.0.1:4000", v.bind, 'or "unix:/run/NAME/gunicorn.sock"'),
+          "create that user if it is missing: a system user with its own group, no login, no sudo"),
+    Field("app", "directory", "App folder", "/home/pi/hello", v.directory,
+          "the app's folder, a full path; the wizard adds venv/ and .secret_key there"),
+    _choice("app", "source", "Start from", ("sample", "existing"),
+            '"sample": write a Hello World app to start from; "existing": run the app already in the folder'),
+    Field("app", "wsgi", "App entry", "app:app", v.wsgi,
+          "what gunicorn runs: app:app is the Flask object app in app.py"),
+    Field("app", "workers", "Workers", 4, v.workers,
+          "copies of the app serving requests; about 25 MB of memory each"),
+    Field("app", "bind", "App address", "127.0.0.1:4000", v.bind,
+          'where nginx reaches the app: "127.0.0.1:PORT" or "unix:/run/NAME/gunicorn.sock"'),
     Field("app", "packages", "Packages", ["flask", "gunicorn"], v.packages,
-          "requirement specifiers for the venv; a requirements.txt there is honoured too"),
-    Field("https", "enabled", "Enable HTTPS", True, v.boolean, "get a Let's Encrypt certificate and serve HTTPS"),
-    Field("https", "email", "E-mail", "", v.email, "for expiry notices from the certificate authority"),
-    Field("https", "agree_tos", "Agree to terms", False, v.boolean,
-          "Let's Encrypt subscriber agreement; required when enabled"),
+          "Python packages for the app; a requirements.txt in its folder is installed too"),
+    Field("https", "enabled", "Enable HTTPS", True, v.boolean, "get a free Let's Encrypt certificate and serve HTTPS"),
+    Field("https", "email", "E-mail", "", v.email,
+          "an address for the certificate account; Let's Encrypt no longer sends expiry mail"),
+    Field("https", "agree_tos", "Accept terms", False, v.boolean,
+          "accept Let's Encrypt's subscriber agreement; HTTPS needs it"),
     _choice("https", "mode", "Mode", ("certonly", "certbot-nginx"),
-            '"certonly": the wizard writes the TLS server block; "certbot-nginx": certbot edits the site'),
-    Field("https", "acme_server", "ACME server", "letsencrypt", v.acme_server,
-          '"letsencrypt", "letsencrypt-staging", or an ACME directory URL'),
-    Field("https", "redirect", "Redirect", True, v.boolean, "HTTP -> HTTPS"),
+            '"certonly": the wizard writes the HTTPS settings; "certbot-nginx": certbot edits the site'),
+    Field("https", "acme_server", "Certificates by", "letsencrypt", v.acme_server,
+          '"letsencrypt"; "letsencrypt-staging" to practise (untrusted, generous limits); or an ACME address'),
+    Field("https", "redirect", "HTTP to HTTPS", True, v.boolean, "send visitors from http:// to https://"),
     _choice("https", "renewal", "Renewal", ("auto", "cron", "timer"),
-            '"auto": certbot\'s systemd timer if present, else cron; "cron"; "timer"'),
-    Field("https", "cron_schedule", "Cron schedule", "30 4 1 * *", v.cron_schedule, "used when renewal is by cron"),
+            '"auto": certbot\'s systemd timer where there is one, else cron; or "cron" or "timer"'),
+    Field("https", "cron_schedule", "Renewal times", CRON_DEFAULT, v.cron_schedule,
+          "when cron tries to renew (minute hour day month weekday); certbot renews only when due"),
 )
+
+# What to write when a required key is missing: the key itself, written the right way.
+MISSING = {
+    "site.domains": 'is missing: name the domains this Pi answers to, such as domains = ["pi.example.com"] '
+                    "under [site]",
+}
 
 SECTIONS: tuple[str, ...] = ("system", "site", "app", "https")
 FIELD_BY_KEY: dict[str, Field] = {f.dotted: f for f in FIELDS}
@@ -118,33 +138,69 @@ def with_defaults(values: dict[str, dict[str, Any]]) -> SimpleNamespace:
 
 def cross_check(answers: Any, *, has_systemd: bool | None = None) -> list[tuple[str, str]]:
     """Rules between keys; returns (dotted key, message) pairs so the TUI can show each under its field."""
-    problems: list[tuple[str, str]] = []
-    https = answers.https
-    if https.enabled:
-        if not https.agree_tos:
-            problems.append(("https.agree_tos",
-                             "must be true to get a certificate (Let's Encrypt's terms), got false"))
-        if not https.email:
-            problems.append(("https.email", "is needed when HTTPS is enabled (expiry notices), got ''"))
-        if https.renewal == "timer" and has_systemd is False:
-            problems.append(("https.renewal",
-                             "'timer' needs systemd, which this machine does not run; use 'auto' or 'cron', "
-                             "got 'timer'"))
+    problems = _https_problems(answers, has_systemd)
     app = answers.app
-    user_problem = v.user_problem(app.user, may_create=app.create_user)
-    if user_problem:
-        problems.append(("app.user", user_problem))
+    user = v.user_problem(app.user, may_create=app.create_user)
+    if user is not None:
+        problems.append(("app.user", user))
     owner = _other_home_owner(app.directory, app.user)
     if owner is not None:
-        problems.append(("app.directory", f"must not be in {owner}'s home folder (the wizard gives the folder to "
-                                          f"{app.user}), got {app.directory!r}"))
+        problems.append(("app.directory", f"{app.directory} is in {owner}'s home folder, and the wizard would give "
+                                          f"it to {app.user}: pick a folder of the app's own, such as "
+                                          f"/srv/{app.name}"))
     socket_dir = socket_dir_of(app.bind)
     if socket_dir is not None and socket_dir != f"/run/{app.name}":
-        problems.append(("app.bind", f"the socket must be under /run/{app.name}/, got {app.bind!r}"))
+        problems.append(("app.bind", f"the socket must be in /run/{app.name}/, the app's name: write "
+                                     f'bind = "unix:/run/{app.name}/gunicorn.sock"'))
     elif socket_dir is not None and not _free_for(socket_dir, app.user):
-        problems.append(("app.bind", f"{socket_dir} belongs to another program (the wizard gives it to {app.user}); "
-                                     f"pick another app.name, got {app.bind!r}"))
+        problems.append(("app.bind", f"{socket_dir} belongs to another program (the wizard would give it to "
+                                     f"{app.user}): pick another app name"))
+    order = {f.dotted: index for index, f in enumerate(FIELDS)}
+    return sorted(problems, key=lambda problem: order.get(problem[0], len(order)))  # as the file reads
+
+
+def _https_problems(answers: Any, has_systemd: bool | None) -> list[tuple[str, str]]:
+    https = answers.https
+    if not https.enabled:
+        return []
+    problems: list[tuple[str, str]] = []
+    if not https.email:  # until the certificate step registers without one (--register-unsafely-without-email)
+        problems.append(("https.email", 'is empty: write an address for the certificate account, such as '
+                                        'email = "you@example.com"'))
+    if not https.agree_tos:
+        problems.append(("https.agree_tos", "HTTPS needs it: write agree_tos = true to accept Let's Encrypt's "
+                                            "subscriber agreement, or enabled = false for a site without HTTPS"))
+    if https.renewal == "timer" and has_systemd is False:
+        problems.append(("https.renewal", '"timer" needs systemd, which this machine does not run: '
+                                          'write renewal = "auto" or "cron"'))
+    private = [name for name in answers.site.domains if v.private_name(name)]
+    if private and https.acme_server in v.ACME_SERVERS:
+        problems.append(("site.domains", f"{private[0]} is a name only your home network knows: Let's Encrypt "
+                                         "cannot give it a certificate. Use a real domain (a free dynamic-DNS "
+                                         "name works), or set [https] enabled = false for a site without HTTPS"))
     return problems
+
+
+def advice(answers: Any, *, has_systemd: bool | None = None) -> list[tuple[str, str]]:
+    """Answers that work but are unwise, as (dotted key, message): shown as warnings, never refused."""
+    https = answers.https
+    by_cron = https.renewal == "cron" or (https.renewal == "auto" and has_systemd is False)
+    if https.enabled and by_cron and v.less_than_daily(https.cron_schedule):
+        return [("https.cron_schedule", f'"{https.cron_schedule}" tries to renew less often than daily: a '
+                                        "failed renewal then waits days for its next try. certbot renews only "
+                                        f'when due, so trying twice a day costs nothing: "{CRON_DEFAULT}"')]
+    return []
+
+
+def default_workers(cores: int, memory_bytes: int = 0) -> int:
+    """2 x cores + 1 (gunicorn's advice), but no more than a quarter of memory at about 25 MB a worker.
+
+    A 512 MB Pi Zero 2 W (4 cores, about 430 MB for Linux) gets 4, not 9; memory unknown (0): cores alone.
+    """
+    by_cores = 2 * max(cores, 1) + 1
+    if memory_bytes > 0:
+        by_cores = min(by_cores, memory_bytes // 4 // (25 * 1024 * 1024))
+    return max(1, min(by_cores, 64))
 
 
 def _other_home_owner(directory: str, user: str) -> str | None:
@@ -174,8 +230,8 @@ def _free_for(path: str, user: str) -> bool:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number"}.get(type(value), type(value).__name__)
+    return {dict: "a table", list: "a list", str: "text", bool: "true or false", int: "a number",
+            float: "a number"}.get(type(value), "something else")
 
 
 def _hint(word: str, nearby: Sequence[str], show: Callable[[str], str]) -> str:
@@ -199,7 +255,8 @@ def validate(data: dict[str, Any], source: str, *, has_systemd: bool | None = No
             extra = _hint(section, SECTIONS, lambda name: f"[{name}]") or f" (known: {', '.join(SECTIONS)})"
             raise AnswersError(source, section, f"unknown section{extra}")
         if not isinstance(table, dict):
-            raise AnswersError(source, section, f"must be a table [{section}], got {_type_name(table)}")
+            raise AnswersError(source, section, f"must be a table: a line [{section}], then its keys below it, "
+                                                   f"not {_type_name(table)}")
         known = [f.key for f in FIELDS if f.section == section]
         for key in table:
             if key not in known:
@@ -210,7 +267,7 @@ def validate(data: dict[str, Any], source: str, *, has_systemd: bool | None = No
         table = data.get(spec.section, {})
         if spec.key not in table:
             if spec.required:
-                raise AnswersError(source, spec.dotted, "is required")
+                raise AnswersError(source, spec.dotted, MISSING.get(spec.dotted, "is missing"))
             continue
         try:
             values[spec.section][spec.key] = spec.check(table[spec.key])
@@ -222,11 +279,27 @@ def validate(data: dict[str, Any], source: str, *, has_systemd: bool | None = No
     return values
 
 
+TOML_RULE = 'in TOML, true and false are written bare and text goes in double quotes: enabled = true, name = "hello"'
+
+
+def syntax_message(error: Any, text: str) -> str:
+    """tomli's message and position, the line itself, and the one rule most mistakes break."""
+    message = str(error)
+    lineno = getattr(error, "lineno", 0)
+    lines = text.splitlines()
+    if 0 < lineno <= len(lines) and lines[lineno - 1].strip():
+        line = lines[lineno - 1]
+        comment = line.find(" #", getattr(error, "colno", 1))  # a comment after the fault is not the fault
+        shown = (line[:comment] if comment > 0 else line).strip()
+        message += f": {shown[:60] + '...' if len(shown) > 60 else shown}"
+    return f"not valid TOML: {message}. Remember: {TOML_RULE}"
+
+
 def parse_text(text: str, source: str, *, has_systemd: bool | None = None) -> dict[str, dict[str, Any]]:
     try:
         data = tomli.loads(text)
     except tomli.TOMLDecodeError as error:
-        raise AnswersError(source, "", f"not valid TOML: {error}") from None
+        raise AnswersError(source, "", syntax_message(error, text)) from None
     except RecursionError:
         raise AnswersError(source, "", "not valid TOML: arrays or tables nested too deeply") from None
     return validate(data, source, has_systemd=has_systemd)

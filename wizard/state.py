@@ -36,6 +36,7 @@ class StepRecord:
     finished: float = 0.0
     elapsed: float = 0.0
     message: str = ""
+    title: str = ""  # the step's title as the user saw it, for the welcome screen's "stopped at"
 
 
 def _step_record(data: dict[str, Any]) -> StepRecord:
@@ -96,6 +97,6 @@ class State:
             raise StateError(f"cannot save progress to {self.path}: {error.strerror or error}") from error
 
     def record(self, step_id: str, status: StepStatus, fingerprint: str = "", elapsed: float = 0.0,
-               message: str = "") -> None:
-        self.steps[step_id] = StepRecord(status, fingerprint, time.time(), round(elapsed, 3), message[:500])
+               message: str = "", title: str = "") -> None:
+        self.steps[step_id] = StepRecord(status, fingerprint, time.time(), round(elapsed, 3), message[:500], title)
         self.save()
