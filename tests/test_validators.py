@@ -155,7 +155,7 @@ def test_domain_words(value, message):
 
 
 @pytest.mark.parametrize("name, private", [
-    ("raspberrypi.local", True), ("nas.lan", True), ("pi.home.arpa", True), ("x.test", True),
+    ("raspberrypi.local", True), ("nas.lan", True), ("pi.home.arpa", True), ("x.test", False),
     ("pi.localhost", True), ("pi.example.com", False), ("local.example.com", False), ("pi.locals", False),
 ])
 def test_private_names(name, private):
