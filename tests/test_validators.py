@@ -655,6 +655,9 @@ def good(**changes) -> Answers:
     return replace(base, **{s: replace(getattr(base, s), **kv) for s, kv in sections.items()})
 
 
+AS_PI = {"app__user": "pi", "app__create_user": False}  # the example's user is one the wizard creates
+
+
 def keys(problems):
     return [key for key, _ in problems]
 
@@ -685,9 +688,11 @@ def test_cross_check_local_names_with_a_public_ca():
 
 
 def test_cross_check_missing_user():
-    problems = cross_check(good(app__user="nosuchuser", app__directory="/srv/x"))
-    assert problems == [("app.user", 'there is no user "nosuchuser" on this machine: create it yourself with: '
+    problems = cross_check(good(app__user="nosuchuser", app__create_user=False, app__directory="/srv/x"))
+    assert problems == [("app.user", 'there is no user "nosuchuser" on this machine: set create_user = true and '
+                                     "the wizard creates it, or create it yourself with: "
                                      "sudo adduser --system --group nosuchuser")]
+    assert cross_check(good(app__user="nosuchuser", app__create_user=True, app__directory="/srv/x")) == []
 
 
 def test_cross_check_without_https_terms_and_email_do_not_matter():
@@ -715,7 +720,7 @@ def test_cross_check_socket_folder_owned_by_someone_else():
     folder = Path("/run") / name
     folder.mkdir()
     try:
-        answers = good(app__name=name, app__bind=f"unix:/run/{name}/gunicorn.sock")
+        answers = good(app__name=name, app__bind=f"unix:/run/{name}/gunicorn.sock", **AS_PI)
         problems = cross_check(answers)  # owned by root: some other program's
         assert keys(problems) == ["app.bind"] and "belongs to another program" in problems[0][1]
         os.chown(folder, pwd.getpwnam("pi").pw_uid, -1)  # what the wizard leaves behind: a re-run is fine
@@ -730,11 +735,11 @@ def test_cross_check_directory_in_another_users_home(monkeypatch):
                pwd.struct_passwd(("www-data", "x", 33, 33, "", "/var/www", "/usr/sbin/nologin"))]
     monkeypatch.setattr(pwd, "getpwall", lambda: entries)  # the module every caller shares
     for directory in ("/home/bob", "/home/bob/app"):
-        problems = cross_check(good(app__directory=directory))
+        problems = cross_check(good(app__directory=directory, **AS_PI))
         assert keys(problems) == ["app.directory"] and "bob's home" in problems[0][1]
-    assert cross_check(good(app__directory="/home/bobby/app")) == []
-    assert cross_check(good(app__directory="/home/pi/app")) == []
-    assert cross_check(good(app__directory="/var/www/app")) == []  # www-data's home is not under /home
+    assert cross_check(good(app__directory="/home/bobby/app", **AS_PI)) == []
+    assert cross_check(good(app__directory="/home/pi/app", **AS_PI)) == []
+    assert cross_check(good(app__directory="/var/www/app", **AS_PI)) == []  # www-data's home is not under /home
 
 
 def test_from_mapping_raises_the_first_cross_check_problem():
