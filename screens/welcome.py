@@ -16,7 +16,6 @@ from textual.widgets.option_list import Option
 from wizard import __version__, preflight
 from wizard.answers import Answers, AnswersError, load
 from wizard.facts import WATCHED_PACKAGES, Facts
-from wizard.headless import over_plain_ssh
 from wizard.state import State
 from wizard.status import StepStatus
 
@@ -48,14 +47,8 @@ def facts_markup(facts: Facts) -> str:
 
 def problems_of(facts: Facts) -> list[str]:
     # apache2 on port 80 is not a problem yet: the questions offer to remove it.
-    problems = [finding.message for finding in preflight.machine(facts, may_hold_ports=("nginx", "apache2"))]
-    if over_plain_ssh():
-        problems.append("over SSH without tmux or screen: a dropped connection stops the install "
-                        "(a re-run resumes); consider starting it inside tmux")
-    if not facts.is_root:
-        problems.append("not running as root: the install writes to /etc and /var; start it with "
-                        "'sudo piserver-wizard'")
-    return problems
+    findings = preflight.machine(facts, may_hold_ports=("nginx", "apache2")) + preflight.session(facts)
+    return [finding.message for finding in findings]
 
 
 def earlier_run(state: State, saved: Path, facts: Facts) -> tuple[Answers | None, str] | None:

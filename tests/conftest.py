@@ -28,6 +28,16 @@ def wizard_bin() -> str:
     return found
 
 
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A progress store of the test's own (PISERVER_WIZARD_STATE_DIR): the machine's is never touched.
+
+    Modules whose every test runs the engine or the TUI use it for all: ``pytestmark = usefixtures``."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("PISERVER_WIZARD_STATE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def as_root() -> None:
     if os.geteuid() != 0:

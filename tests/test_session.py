@@ -18,12 +18,7 @@ from wizard.status import StepStatus
 
 import tui_helpers as h
 
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "state"
-    monkeypatch.setenv("PISERVER_WIZARD_STATE_DIR", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("state_dir")  # conftest: a progress store per test
 
 
 class Events(list):

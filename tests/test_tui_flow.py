@@ -30,11 +30,7 @@ import tui_helpers as h
 SIZE = (80, 24)
 
 
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "state"
-    monkeypatch.setenv("PISERVER_WIZARD_STATE_DIR", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("state_dir")  # conftest: a progress store per test
 
 
 def app_for(tmp: Path, steps=h.harmless_steps, **kwargs):

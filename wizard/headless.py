@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -59,11 +58,6 @@ class LinePrinter:
             pass
 
 
-def over_plain_ssh() -> bool:
-    env = os.environ
-    return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY")) and not (env.get("TMUX") or env.get("STY"))
-
-
 def run_headless(path: Path, *, dry_run: bool, verbose: bool,
                  privilege_problem: Callable[[], str | None], force: bool = False,
                  out: TextIO = sys.stdout) -> int:
@@ -116,9 +110,7 @@ def _run(run: RunSession, path: Path, verbose: bool, force: bool, out: TextIO) -
         print("piserver-wizard: refused before changing anything (see above); --force goes on anyway",
               file=sys.stderr)
         return EXIT_USAGE
-    if over_plain_ssh():
-        print("  note: over SSH without tmux or screen, a dropped connection stops the run; "
-              "run the same command again to resume (or start it inside tmux)", file=out)
+    report_findings([f for f in preflight.session(facts) if f.code != "root"], out)  # not root: sudo -n
     for change in describe_changes(run.previous_answers(), run.answers):
         print(f"  change: {change}", file=out)
     run.listeners.append(LinePrinter(out, verbose))

@@ -11,6 +11,7 @@ import ipaddress
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,6 +59,24 @@ def _resolves_here(domain: str, facts: Facts) -> tuple[bool, list[str]]:
 
 def network_checks_enabled() -> bool:
     return os.environ.get(OFFLINE_ENV, "") in ("", "0")
+
+
+def over_plain_ssh(environ: Mapping[str, str] = os.environ) -> bool:
+    """Logged in over SSH and not inside tmux or screen: a dropped connection ends the run with it."""
+    env = environ
+    return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY")) and not (env.get("TMUX") or env.get("STY"))
+
+
+def session(facts: Facts, environ: Mapping[str, str] = os.environ) -> list[Finding]:
+    """What the way the wizard was started tells (the terminal, the user): both front ends say these."""
+    found: list[Finding] = []
+    if over_plain_ssh(environ):
+        found.append(Finding(Level.INFO, "ssh", "over SSH without tmux or screen: a dropped connection stops the "
+                                                "run (a re-run resumes); consider starting it inside tmux"))
+    if not facts.is_root:
+        found.append(Finding(Level.WARN, "root", "not running as root: the install writes to /etc and /var; "
+                                                 "start it with 'sudo piserver-wizard'"))
+    return found
 
 
 def machine(facts: Facts, *, may_hold_ports: tuple[str, ...] = ("nginx",)) -> list[Finding]:
