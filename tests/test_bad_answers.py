@@ -221,7 +221,7 @@ def test_bad_answers_file_is_refused_by_the_schema(path: Path) -> None:
 
 # One of each kind of fault, through the installed script: a key, a syntax error, a file-level problem,
 # a rule between keys, a did-you-mean hint, and bytes that are not text.
-THROUGH_THE_BINARY = ["workers_zero", "syntax_unclosed_string", "empty", "email_missing_with_https",
+THROUGH_THE_BINARY = ["workers_zero", "syntax_unclosed_string", "empty", "agree_tos_false",
                       "unknown_key_worker", "binary_garbage", "workers_string", "syntax_enabled_yes"]
 
 

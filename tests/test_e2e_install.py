@@ -40,7 +40,7 @@ bind = "127.0.0.1:4400"
 packages = ["flask", "gunicorn"]
 [https]
 enabled = true
-email = "admin@example.com"
+email = ""
 agree_tos = true
 mode = "certonly"
 acme_server = "{server}"

@@ -70,12 +70,19 @@ def test_apt_never_waits_on_a_pty() -> None:
             assert "-y" in command.argv and "DPkg::Lock::Timeout=300" in command.argv
 
 
+def test_without_an_email_certbot_registers_without_one() -> None:
+    for mode in ("certonly", "certbot-nginx"):
+        plan = build_plan(make_answers(https__email="", https__mode=mode), facts(), Services(False))
+        cert = plan.step("certificate").commands[0].argv
+        assert "--register-unsafely-without-email" in cert and "-m" not in cert and "" not in cert
+
+
 def test_certbot_is_always_non_interactive_and_names_its_server() -> None:
     plan = build_plan(make_answers(https__acme_server="https://127.0.0.1:14000/dir"), facts(), Services(False))
     cert = plan.step("certificate").commands[0].argv
     for flag in ("-n", "--agree-tos", "--cert-name", "--server"):
         assert flag in cert
-    assert cert[cert.index("-m") + 1] == "admin@example.com"
+    assert cert[cert.index("-m") + 1] == "admin@example.com" and "--register-unsafely-without-email" not in cert
     assert [cert[i + 1] for i, a in enumerate(cert) if a == "-d"] == ["pi.example.com", "www.pi.example.com"]
     dry = plan.step("renew-dry-run").commands[0].argv
     assert dry[dry.index("--server") + 1] == "https://127.0.0.1:14000/dir"

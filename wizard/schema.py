@@ -97,7 +97,7 @@ FIELDS: tuple[Field, ...] = (
           "Python packages for the app; a requirements.txt in its folder is installed too"),
     Field("https", "enabled", "Enable HTTPS", True, v.boolean, "get a free Let's Encrypt certificate and serve HTTPS"),
     Field("https", "email", "E-mail", "", v.email,
-          "an address for the certificate account; Let's Encrypt no longer sends expiry mail"),
+          "optional; Let's Encrypt no longer sends expiry mail (since June 2025), so it may stay empty"),
     Field("https", "agree_tos", "Accept terms", False, v.boolean,
           "accept Let's Encrypt's subscriber agreement; HTTPS needs it"),
     _choice("https", "mode", "Mode", ("certonly", "certbot-nginx"),
@@ -164,9 +164,6 @@ def _https_problems(answers: Any, has_systemd: bool | None) -> list[tuple[str, s
     if not https.enabled:
         return []
     problems: list[tuple[str, str]] = []
-    if not https.email:  # until the certificate step registers without one (--register-unsafely-without-email)
-        problems.append(("https.email", 'is empty: write an address for the certificate account, such as '
-                                        'email = "you@example.com"'))
     if not https.agree_tos:
         problems.append(("https.agree_tos", "HTTPS needs it: write agree_tos = true to accept Let's Encrypt's "
                                             "subscriber agreement, or enabled = false for a site without HTTPS"))

@@ -23,12 +23,12 @@ _OS_WORDS = {
 
 def describe(error: BaseException) -> str:
     """One sentence for the user: an OS error by its meaning and path, anything else as a wizard bug."""
+    if isinstance(error, TimeoutError):  # an OSError too, but one without a path or a cause to name
+        return "it took too long and was stopped"
     if isinstance(error, OSError):
         what = _OS_WORDS.get(error.errno or 0) or (error.strerror or str(error) or "a system error").lower()
         where = error.filename
         return f"{what}: {where}" if where else what
-    if isinstance(error, TimeoutError):
-        return "it took too long and was stopped"
     detail = str(error) or "no details"
     return (f"an unexpected problem inside the wizard ({detail}); please report it with the run log. "
             "Running the same command again retries this step")

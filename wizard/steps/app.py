@@ -13,15 +13,31 @@ from ..plan import Step
 from ..render import render
 from .context import Context, done_when_inputs_unchanged
 
+# Run as the app user in the app folder. What it prints is what the owner reads when the step fails, so it
+# says what is wrong in words (a missing package, a mistake at a line), not a Python exception's class name.
 _IMPORT_CHECK = (
     "import importlib, sys, traceback\n"
     "sys.path.insert(0, '.')\n"
+    "module, name = sys.argv[1], sys.argv[2].rstrip('()')\n"
     "try:\n"
-    "    getattr(importlib.import_module(sys.argv[1]), sys.argv[2].rstrip('()'))\n"
+    "    getattr(importlib.import_module(module), name)\n"
+    "except ModuleNotFoundError as error:\n"
+    "    if error.name == module.split('.')[0]:\n"
+    "        print(f'Error: there is no {module.replace(\".\", \"/\")}.py in the app folder (wsgi = \"{sys.argv[1]}:{sys.argv[2]}\")')\n"
+    "    else:\n"
+    "        print(f'Error: the app needs the Python package {error.name!r}, which is not installed: '\n"
+    "              'add it to requirements.txt (or app.packages) and run the wizard again')\n"
+    "    sys.exit(1)\n"
+    "except SyntaxError as error:\n"
+    "    print(f'Error: a mistake in the Python code of {error.filename}, line {error.lineno}: {error.msg}')\n"
+    "    sys.exit(1)\n"
+    "except AttributeError:\n"
+    "    print(f'Error: {module} has nothing called {name}: wsgi must name the Flask object in it '\n"
+    "          '(app:app is the object app in app.py)')\n"
+    "    sys.exit(1)\n"
     "except Exception as error:\n"
     "    where = traceback.extract_tb(error.__traceback__)[-1]\n"
-    "    print(f'Error: {sys.argv[1]}:{sys.argv[2]} does not load: {type(error).__name__}: {error} '\n"
-    "          f'({where.filename}, line {where.lineno})')\n"
+    "    print(f'Error: {module} fails while it loads: {error} ({where.filename}, line {where.lineno})')\n"
     "    sys.exit(1)\n")
 
 
