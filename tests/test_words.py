@@ -60,3 +60,57 @@ def test_import_check_passes_a_good_app(tmp_path):
 ])
 def test_unexpected_errors_in_plain_words(error, said):
     assert describe(error) == said
+
+
+class _Site:
+    """A real HTTP server on a free loopback port that answers every GET with one fixed response."""
+
+    def __init__(self, status: int, body: str = "", location: str = "") -> None:
+        import http.server
+        import threading
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+                self.send_response(outer.status)
+                if outer.location:
+                    self.send_header("Location", outer.location)
+                self.end_headers()
+                self.wfile.write(outer.body.encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.status, self.body, self.location = status, body, location
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status, body, location, redirect, said", [
+    (502, "<html>bad gateway</html>", "", False,
+     "http://pi.example.com/ answered 502 Bad Gateway: nginx runs, but the app does not answer it (see the "
+     "app's error log)"),
+    (200, "Welcome to nginx!", "", False,
+     'http://pi.example.com/ answered, but not with the app\'s page (no "Hello, World!" in it)'),
+    (200, "Hello, World!", "", True,
+     "http://pi.example.com/ answered HTTP status 200, not the redirect to https://pi.example.com/ it should send"),
+    (301, "", "https://other.example.com/", True,
+     "http://pi.example.com/ answered HTTP status 301 to https://other.example.com/, not the redirect to "
+     "https://pi.example.com/ it should send"),
+])
+def test_the_final_check_says_what_it_saw(status, body, location, redirect, said):
+    from wizard.verify import check_http
+
+    site = _Site(status, body, location)
+    try:
+        ok, message = check_http("pi.example.com", expect_redirect=redirect, expect_text="Hello, World!",
+                                 port=site.port)
+    finally:
+        site.close()
+    assert (ok, message) == (False, said)

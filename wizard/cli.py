@@ -28,10 +28,12 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
         description="Turn a Raspberry Pi running Raspberry Pi OS / Debian 12 (bookworm) or 13 (trixie) into "
                     "a web host: nginx, "
-                    "gunicorn + Flask under supervisor, Let's Encrypt HTTPS. With no arguments it asks "
-                    "step by step in a terminal UI; with --answers it runs unattended.",
-        epilog="Exit status: 0 done, 1 a step failed (a re-run resumes), 2 bad answers or usage.\n\n"
-               "After the install, per app: " + ", ".join(_VERB_NAMES) + " (piserver-wizard VERB --help).",
+                    "gunicorn + Flask under supervisor, Let's Encrypt HTTPS. It changes the system, so run it "
+                    "with sudo: 'sudo piserver-wizard' asks step by step in a terminal UI; "
+                    "'sudo piserver-wizard --answers FILE' runs unattended.",
+        epilog="Exit status: 0 done, 1 a step failed (run the same command again to resume), 2 a wrong answer "
+               "or option.\n\n"
+               "After the install, per app: " + ", ".join(_VERB_NAMES) + " (sudo piserver-wizard VERB --help).",
     )
     p.add_argument("--version", action="version", version=f"piserver-wizard {__version__}")
     p.add_argument("--answers", metavar="FILE", help="run unattended from this TOML answers file")
@@ -39,9 +41,10 @@ def parser() -> argparse.ArgumentParser:
                    help="print a complete, commented answers file to start from, then exit "
                         "(piserver-wizard --example-answers > answers.toml)")
     p.add_argument("--dry-run", action="store_true",
-                   help="validate, probe, print the plan and a diff of every file; change nothing")
+                   help="check the answers and the machine, print the plan and every file it would write; "
+                        "change nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="show each command's output as it runs")
-    p.add_argument("--check", action="store_true", help="only validate the answers file, then exit")
+    p.add_argument("--check", action="store_true", help="only check the answers file, then exit")
     p.add_argument("--force", action="store_true",
                    help="go on despite a preflight refusal (another system than Debian 12/13, port 80 held by "
                         "another program, little disk...)")

@@ -35,6 +35,25 @@ def _get(conn: http.client.HTTPConnection, host: str) -> tuple[int, str, str]:
     return response.status, response.getheader("Location", ""), body
 
 
+_STATUS_WORDS = {
+    502: "502 Bad Gateway: nginx runs, but the app does not answer it (see the app's error log)",
+    504: "504 Gateway Timeout: the app took too long to answer nginx (see the app's error log)",
+    500: "500: the app itself failed on this page (see the app's error log)",
+    404: "404 Not Found: another site answered, perhaps nginx's default one",
+    403: "403 Forbidden",
+}
+
+
+def _answered(status: int) -> str:
+    """A status as words a Pi owner can act on, with where to look when there is one place."""
+    return _STATUS_WORDS.get(status, f"HTTP status {status}")
+
+
+def _quoted(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return f'"{line[:80]}"' if line else "nothing"
+
+
 def check_http(domain: str, *, expect_redirect: bool, expect_text: str | None, port: int = 80,
                timeout: float = 10.0) -> tuple[bool, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -47,11 +66,13 @@ def check_http(domain: str, *, expect_redirect: bool, expect_text: str | None, p
     if expect_redirect:
         if status in (301, 308) and location.startswith(f"https://{domain}"):
             return True, f"http://{domain}/ redirects to {location}"
-        return False, f"http://{domain}/ answered {status} {location!r}, expected a redirect to https://{domain}/"
+        where = f" to {location}" if location else ""
+        return False, (f"http://{domain}/ answered {_answered(status)}{where}, not the redirect to "
+                       f"https://{domain}/ it should send")
     if status != 200:
-        return False, f"http://{domain}/ answered {status}: {body[:200]!r}"
+        return False, f"http://{domain}/ answered {_answered(status)}"
     if expect_text and expect_text not in body:
-        return False, f"http://{domain}/ answered 200 without {expect_text!r}"
+        return False, f"http://{domain}/ answered, but not with the app's page (no {_quoted(expect_text)} in it)"
     return True, f"http://{domain}/ answers 200"
 
 
@@ -90,9 +111,11 @@ def check_https(domain: str, cert_name: str, *, expect_text: str | None, port: i
     response = b"".join(chunks).decode("utf-8", "replace")
     status_line = response.split("\r\n", 1)[0]
     if " 200 " not in status_line + " ":
-        return False, f"https://{domain}/ answered {status_line!r}"
+        parts = status_line.split(" ")
+        code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        return False, f"https://{domain}/ answered {_answered(code) if code else _quoted(status_line)}"
     if expect_text and expect_text not in response:
-        return False, f"https://{domain}/ answered 200 without {expect_text!r}"
+        return False, f"https://{domain}/ answered, but not with the app's page (no {_quoted(expect_text)} in it)"
     return True, f"https://{domain}/ answers 200 with the certificate {cert_name}"
 
 
