@@ -33,6 +33,7 @@ class SystemAnswers:
 class SiteAnswers:
     domains: list[str] = _default("site.domains")
     disable_default_site: bool = _default("site.disable_default_site")
+    max_upload: str = _default("site.max_upload")
 
 
 @dataclass

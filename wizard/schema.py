@@ -77,6 +77,8 @@ FIELDS: tuple[Field, ...] = (
           "the names this Pi answers to; the first is the main one; they share one certificate", required=True),
     Field("site", "disable_default_site", "Hide nginx page", True, v.boolean,
           "turn off nginx's \"Welcome to nginx!\" page"),
+    Field("site", "max_upload", "Largest upload", "10m", v.upload_size,
+          "the largest upload (request body) nginx lets through, such as \"10m\", \"512k\" or \"1g\""),
     Field("app", "name", "App name", "hello", v.app_name,
           "lowercase letters, digits and hyphens; names the app's program, site and log folder"),
     Field("app", "user", "Runs as user", "pi", v.app_user,

@@ -509,3 +509,22 @@ def less_than_daily(schedule: str) -> bool:
     """True when a (valid) schedule skips whole days: a failed renewal then waits days for its next try."""
     fields = schedule.split()
     return not all(_every(fields[index], index) for index in (2, 3, 4))
+
+
+_SIZE = re.compile(r"^([1-9][0-9]{0,6})([kmg]?)$")
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def upload_size(value: Any) -> str:
+    """nginx's size syntax (10m, 512k, 1g); it lands in client_max_body_size. 0, nginx's "no limit", is
+    refused: an unbounded body is a way to fill a Pi's SD card through the app."""
+    text = _string(value).strip().lower()
+    if text.rstrip("kmg") == "0":
+        raise Invalid(f'must be a size such as max_upload = "10m"; {_show(value)} would mean no limit at all, '
+                      "and one upload could fill the SD card")
+    match = _SIZE.match(text)
+    if not match:
+        raise Invalid(f'must be a size such as max_upload = "10m" (or "512k", "1g"), got {_show(value)}')
+    if int(match.group(1)) * _SIZE_UNITS[match.group(2)] > 4 * 1024 ** 3:
+        raise Invalid(f'must be at most "4g", got {_show(value)}')
+    return text
