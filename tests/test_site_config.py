@@ -52,11 +52,18 @@ def test_an_owners_own_choices_in_nginx_conf_are_kept() -> None:
 
 
 def test_default_server_claims_are_read_per_port(tmp_path: Path) -> None:
-    (tmp_path / "default").write_text("server {\n listen 80 default_server;\n listen [::]:80 default_server;\n}\n")
-    (tmp_path / "other").write_text("server {\n listen 127.0.0.1:8443 ssl default_server; # x\n listen 443;\n}\n")
-    (tmp_path / "mine").write_text("server {\n listen 443 ssl default_server;\n}\n")
-    paths = sorted(tmp_path.iterdir())
-    assert nginx_conf.claimed_default_ports(paths, skip={str(tmp_path / "mine")}) == {80, 8443}
+    (tmp_path / "sites-enabled").mkdir()
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "nginx.conf").write_text(DEBIAN_NGINX_CONF)
+    (tmp_path / "sites-enabled" / "default").write_text(
+        "server {\n listen 80 default_server;\n listen [::]:80 default_server;\n}\n")
+    (tmp_path / "conf.d" / "other.conf").write_text(
+        "server {\n listen 127.0.0.1:8443 ssl default_server; # x\n listen 443;\n}\n")
+    (tmp_path / "sites-enabled" / "mine").write_text("server {\n listen 443 ssl default_server;\n}\n")
+    found = nginx_conf.probe(str(tmp_path))
+    assert found.main_conf == DEBIAN_NGINX_CONF
+    assert found.claimed_elsewhere({str(tmp_path / "sites-enabled" / "mine")}) == {80, 8443}
+    assert nginx_conf.probe(str(tmp_path / "missing")) == nginx_conf.NginxConfig()
 
 
 @pytest.mark.parametrize("value, expected", [("10m", "10m"), ("512K", "512k"), ("1g", "1g"), ("100", "100"),

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .nginx_conf import NginxConfig
+from .nginx_conf import probe as nginx_config
 from .release import OsRelease, http2_directive, nginx_version, read_os_release
 
 WATCHED_PACKAGES = ("apache2", "nginx", "supervisor", "certbot", "python3-certbot-nginx", "python3-venv", "cron")
@@ -38,6 +40,7 @@ class Facts:
     os_release: OsRelease | None = None  # None: not probed (a test's own facts)
     nginx_version: str = ""  # upstream version, e.g. "1.26.3"; see nginx_version() for where it comes from
     nginx_version_source: str = ""
+    nginx_config: NginxConfig = field(default_factory=NginxConfig)  # nginx.conf and default_server claims
     arch: str = ""
     kernel: str = ""
     ip_addresses: list[str] = field(default_factory=list)
@@ -199,6 +202,7 @@ def probe() -> Facts:
         os_release=release,
         nginx_version=version,
         nginx_version_source=source,
+        nginx_config=nginx_config(),
         arch=platform.machine(),
         kernel=platform.release(),
         ip_addresses=_ip_addresses(),

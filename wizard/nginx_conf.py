@@ -12,6 +12,7 @@ file. dpkg keeps the edited conffile on upgrades (the wizard's apt runs say --fo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .render import render
@@ -61,14 +62,28 @@ def default_server_ports(text: str) -> set[int]:
     return ports
 
 
-def claimed_default_ports(enabled: list[Path], skip: set[str]) -> set[int]:
-    """Ports that an enabled site other than ``skip`` (paths as listed) makes nginx's default server."""
-    claimed: set[int] = set()
-    for path in enabled:
-        if str(path) in skip:
-            continue
-        try:
-            claimed |= default_server_ports(path.read_text(errors="replace"))
-        except OSError:
-            continue
-    return claimed
+@dataclass(frozen=True)
+class NginxConfig:
+    """What the plan needs to know of the machine's nginx config: read once, by the probe."""
+
+    main_conf: str | None = None  # the text of nginx.conf; None before nginx is installed
+    default_claims: dict[str, frozenset[int]] = field(default_factory=dict)  # enabled file -> ports
+
+    def claimed_elsewhere(self, skip: set[str]) -> set[int]:
+        """Ports another enabled site makes the default server of (``skip``: paths to leave out)."""
+        return {port for path, ports in self.default_claims.items() if path not in skip for port in ports}
+
+
+def probe(root: str = "/etc/nginx") -> NginxConfig:
+    try:
+        main = Path(root, "nginx.conf").read_text(errors="replace")
+    except OSError:
+        main = None
+    claims = {}
+    for folder, pattern in (("sites-enabled", "*"), ("conf.d", "*.conf")):
+        for path in sorted(Path(root, folder).glob(pattern)):
+            try:
+                claims[str(path)] = frozenset(default_server_ports(path.read_text(errors="replace")))
+            except OSError:
+                continue
+    return NginxConfig(main, claims)
