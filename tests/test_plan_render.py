@@ -50,8 +50,8 @@ def test_the_guide_in_order() -> None:
     plan = build_plan(make_answers(), facts(installed={"apache2": "2.4"}), Services(False))
     ids = [s.id for s in plan.steps]
     assert ids == ["apt-update", "apache-purge", "nginx-install", "python-venv", "app-folder", "app-files",
-                   "venv", "pip", "app-import", "supervisor-install", "app-program", "nginx-site",
-                   "certbot-install", "certificate", "nginx-tls", "renew-dry-run", "renewal", "verify"]
+                   "venv", "pip", "app-import", "supervisor-install", "app-program", "nginx-catchall",
+                   "nginx-site", "certbot-install", "certificate", "nginx-tls", "renew-dry-run", "renewal", "verify"]
 
 
 def test_apache_is_left_alone_when_not_asked_or_not_there() -> None:

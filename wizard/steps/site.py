@@ -1,8 +1,12 @@
-"""nginx: the app's site on port 80 (the ACME challenge folder, the proxy to gunicorn), then TLS on 443."""
+"""nginx: the catch-all shared by every app, the app's site on port 80 (the ACME challenge folder, the
+proxy to gunicorn), then TLS on 443."""
 
 from __future__ import annotations
 
-from .. import verify
+import socket
+import ssl
+
+from .. import nginx_conf, verify
 from ..commands import Command
 from ..files import AppFolder, Link, PlannedFile, hash_of
 from ..layout import DEFAULT_SITE_LINK, WEBROOT
@@ -10,12 +14,74 @@ from ..plan import Check, Probe, Step
 from ..render import render
 from .context import Context
 
+CATCHALL_AVAILABLE = "/etc/nginx/sites-available/piserver-wizard-catchall"
+CATCHALL_ENABLED = "/etc/nginx/sites-enabled/piserver-wizard-catchall"
+UNKNOWN_NAME = "unknown-name.piserver-wizard.invalid"  # .invalid: never a real site (RFC 2606)
+
 
 def site_file(ctx: Context, tls: bool) -> PlannedFile:
-    answers, layout = ctx.answers, ctx.layout
+    answers, layout, facts = ctx.answers, ctx.layout, ctx.facts
     return PlannedFile(layout.site_available, render(
-        "nginx-site.conf.j2", app=answers.app, domains=answers.site.domains, upstream=layout.upstream,
-        webroot=WEBROOT, tls=tls, redirect=answers.https.redirect, cert_dir=layout.cert_dir, ipv6=ctx.facts.ipv6))
+        "nginx-site.conf.j2", app=answers.app, domains=answers.site.domains, webroot=WEBROOT, tls=tls,
+        redirect=answers.https.redirect, cert_dir=layout.cert_dir, ipv6=facts.ipv6, catchall=CATCHALL_AVAILABLE,
+        upstream_name="piserver_" + answers.app.name.replace("-", "_"), upstream_server=answers.app.bind,
+        max_upload=answers.site.max_upload, nginx_version=facts.nginx_version,
+        http2_directive=facts.nginx_http2_directive))
+
+
+def _claims(ctx: Context) -> tuple[bool, bool]:
+    """Whether the catch-all may be the default server of port 80 and of 443: not where another enabled
+    site already is (two default_server on one port fail `nginx -t`), Debian's default site among them
+    when the answers keep it."""
+    skip = {CATCHALL_ENABLED} | ({DEFAULT_SITE_LINK} if ctx.answers.site.disable_default_site else set())
+    claimed = ctx.facts.nginx_config.claimed_elsewhere(skip)
+    return 80 not in claimed, 443 not in claimed
+
+
+def catchall_files(ctx: Context) -> list[PlannedFile]:
+    facts = ctx.facts
+    claim_http, claim_https = _claims(ctx)
+    files = [PlannedFile(CATCHALL_AVAILABLE, render(
+        "nginx-catchall.conf.j2", claim_http=claim_http, claim_https=claim_https, ipv6=facts.ipv6,
+        nginx_version=facts.nginx_version, http2_directive=facts.nginx_http2_directive))]
+    main_conf = facts.nginx_config.main_conf
+    if main_conf is not None:  # None before nginx is installed: tuned by the next run (nginx_conf.py)
+        files.append(PlannedFile(nginx_conf.NGINX_CONF, nginx_conf.tuned(main_conf)))
+    return files
+
+
+def refuses_unknown_names(http: bool, https: bool) -> Check:
+    """A name no site serves gets no HTTP response on port 80 and no TLS handshake on 443."""
+    def check() -> tuple[bool, str]:
+        if http:
+            with socket.create_connection(("127.0.0.1", 80), timeout=5) as conn:
+                conn.sendall(f"GET / HTTP/1.1\r\nHost: {UNKNOWN_NAME}\r\nConnection: close\r\n\r\n".encode())
+                if conn.recv(1):
+                    return False, f"http://{UNKNOWN_NAME}/ got an answer from nginx"
+        if https:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            try:
+                with socket.create_connection(("127.0.0.1", 443), timeout=5) as raw:
+                    context.wrap_socket(raw, server_hostname=UNKNOWN_NAME).close()
+                return False, f"nginx completed a TLS handshake for {UNKNOWN_NAME}"
+            except ssl.SSLError:
+                pass
+        return True, "names no site serves get no answer"
+    return lambda: verify.eventually(check)
+
+
+def catchall(ctx: Context) -> list[Step]:
+    """One file for every app: the default server of ports 80 and 443 (see the template for why)."""
+    links = [Link(CATCHALL_ENABLED, CATCHALL_AVAILABLE)]
+    if ctx.answers.site.disable_default_site:  # here, not later: Debian's default claims port 80 too
+        links.append(Link(DEFAULT_SITE_LINK, None))
+    http, https = _claims(ctx)
+    return [Step("nginx-catchall", "Refuse names no site serves (nginx's catch-all)",
+                 files=catchall_files(ctx), links=links, validate=[nginx_test()],
+                 on_change=[ctx.services.reload("nginx")],
+                 probes=[Probe("a name no site serves gets no answer (via 127.0.0.1)",
+                               refuses_unknown_names(http, https))])]
 
 
 def nginx_test() -> Command:
@@ -27,10 +93,7 @@ def served(name: str, redirect: bool, text: str | None) -> Check:
 
 
 def _links(ctx: Context) -> list[Link]:
-    links = [Link(ctx.layout.site_enabled, ctx.layout.site_available)]
-    if ctx.answers.site.disable_default_site:
-        links.append(Link(DEFAULT_SITE_LINK, None))
-    return links
+    return [Link(ctx.layout.site_enabled, ctx.layout.site_available)]  # Debian's default: the catch-all's step
 
 
 def site(ctx: Context) -> list[Step]:
@@ -44,7 +107,8 @@ def site(ctx: Context) -> list[Step]:
         folders=[AppFolder(WEBROOT, None)],
         files=[site_file(ctx, tls_now)], links=links, validate=[nginx_test()],
         on_change=[ctx.services.reload("nginx")],
-        inputs={"domains": answers.site.domains, "bind": answers.app.bind, "https": [https.enabled, https.mode]},
+        inputs={"domains": answers.site.domains, "bind": answers.app.bind, "https": [https.enabled, https.mode],
+                "max_upload": answers.site.max_upload},
         # `nginx reload` returns before new workers serve the new names; the certificate request that
         # follows needs them, so the step ends only when every name is served by this site.
         probes=[Probe(f"nginx serves http://{name}/ from the new site", served(name, redirect_now, ctx.sample_text))
@@ -57,7 +121,7 @@ def site(ctx: Context) -> list[Step]:
         step.tracks = [site_path]
         step.is_done = lambda: state_files.get(site_path) == hash_of(site_path) and \
             all(link.is_current() for link in links)
-    return [step]
+    return [*catchall(ctx), step]
 
 
 def tls(ctx: Context) -> list[Step]:
