@@ -39,3 +39,11 @@ def gixy(conf: Path) -> list[dict]:
 
 def summary(findings: list[dict]) -> list[str]:
     return [f"{f['severity']} {f['plugin']} in {f['file']}:{f.get('line')}: {f['reason']}" for f in findings]
+
+
+def forget_catchall() -> None:
+    """Take the wizard's catch-all out of this machine's nginx (tests only: a real machine keeps it)."""
+    for path in ("/etc/nginx/sites-enabled/piserver-wizard-catchall",
+                 "/etc/nginx/sites-available/piserver-wizard-catchall"):
+        Path(path).unlink(missing_ok=True)
+    subprocess.run(["service", "nginx", "reload"], capture_output=True, timeout=60)

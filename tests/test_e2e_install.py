@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ensure_user, forget_app, wizard_env
-from site_checks import http_get, https_get, https_head, pebble_root, tree_fingerprint
+from nginx_checks import forget_catchall, gixy, summary
+from site_checks import curl, http_get, https_get, https_head, pebble_root, tree_fingerprint
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -70,8 +71,9 @@ def installed(wizard_bin: str, acme: dict[str, str], tmp_path_factory: pytest.Te
     elapsed = time.monotonic() - started
     print(f"\nfirst run: {elapsed:.1f} s\n{first.stdout}\n{first.stderr}")
     assert first.returncode == 0, first.stdout + first.stderr
-    return {"answers": answers, "first": first, "root": pebble_root(acme, folder / "root.pem"),
-            "elapsed": elapsed}
+    yield {"answers": answers, "first": first, "root": pebble_root(acme, folder / "root.pem"),
+           "elapsed": elapsed}
+    forget_catchall()  # a shared machine: the next suite (of another version) starts without it
 
 
 def test_http_redirects_to_https(installed: dict) -> None:
@@ -166,6 +168,103 @@ def test_dry_run_changes_nothing(installed: dict, wizard_bin: str, acme: dict[st
     assert tree_fingerprint(*WATCHED, "/var/lib/piserver-wizard") == before
 
 
+# --- the site as a reviewer grades it: the catch-all, TLS, headers, caching, what the app sees
+
+SECURITY_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "strict-origin-when-cross-origin",
+                    "content-security-policy": "frame-ancestors 'self'", "x-frame-options": "SAMEORIGIN"}
+CATCHALL = Path("/etc/nginx/sites-available/piserver-wizard-catchall")
+
+
+def test_an_unknown_name_gets_no_http_response(installed: dict) -> None:
+    for host in ("unknown.test", "127.0.0.1"):
+        for path in ("/", "/.well-known/acme-challenge/anything"):
+            done = curl("-o", "/dev/null", "-H", f"Host: {host}", f"http://127.0.0.1{path}")
+            assert done.returncode == 52, (host, path, done.stderr)  # "Empty reply": 444 closes, says nothing
+
+
+def test_the_challenge_path_is_still_served_for_our_names(installed: dict) -> None:
+    for domain in DOMAINS:
+        status, _, _ = http_get(domain, "/.well-known/acme-challenge/not-there")
+        assert status == 404  # from the webroot, over plain HTTP: not redirected, not closed
+
+
+def test_an_unknown_name_gets_no_tls_handshake(installed: dict) -> None:
+    for target in (["--resolve", "unknown.test:443:127.0.0.1", "https://unknown.test/"], ["https://127.0.0.1/"]):
+        done = curl("-k", "-o", "/dev/null", *target)
+        assert done.returncode == 35, done.stderr  # the handshake itself is refused
+        assert "unrecognized name" in done.stderr, done.stderr
+
+
+def test_another_host_over_our_handshake_is_misdirected(installed: dict) -> None:
+    done = curl("-o", "/dev/null", "-w", "%{http_code}", "--cacert", str(installed["root"]),
+                "--resolve", "e2e.test:443:127.0.0.1", "-H", "Host: unknown.test", "https://e2e.test/")
+    assert done.stdout == "421", done.stderr
+
+
+def test_security_headers_on_every_response(installed: dict) -> None:
+    for path in ("/", "/static/style.css", "/static/not-there.css", "/not-there"):
+        status, headers, _ = https_head(DOMAINS[0], installed["root"], path)
+        assert status in (200, 404)
+        for name, value in SECURITY_HEADERS.items():
+            assert headers.get(name) == value, (path, name, headers)
+        assert headers["strict-transport-security"] == "max-age=63072000", path
+    status, headers, _ = http_get(DOMAINS[0])  # the redirect too, as sent
+    assert status == 301
+    assert {k.lower(): v for k, v in headers.items()}["x-content-type-options"] == "nosniff"
+
+
+def test_static_files_are_cached_long_and_the_page_is_not(installed: dict) -> None:
+    _, static, _ = https_head(DOMAINS[0], installed["root"], "/static/style.css")
+    assert static["cache-control"] == "max-age=2592000"
+    _, page, _ = https_head(DOMAINS[0], installed["root"], "/")
+    assert "cache-control" not in page and "expires" not in page
+
+
+def test_text_is_gzipped_when_asked(installed: dict) -> None:
+    _, zipped, body = https_head(DOMAINS[0], installed["root"], "/", "--compressed")
+    assert zipped["content-encoding"] == "gzip" and zipped["vary"] == "Accept-Encoding"
+    assert "Hello, World!" in body
+    _, plain, _ = https_head(DOMAINS[0], installed["root"], "/")
+    assert "content-encoding" not in plain
+
+
+def test_https_speaks_http2(installed: dict) -> None:
+    done = curl("-o", "/dev/null", "-w", "%{http_version}", "--http2", "--cacert", str(installed["root"]),
+                "--resolve", "e2e.test:443:127.0.0.1", "https://e2e.test/")
+    assert done.stdout == "2", done.stderr
+
+
+def test_symlinks_the_app_user_plants_in_static_are_not_followed(installed: dict) -> None:
+    static = "/home/pi/e2e/static"
+    as_pi = ["runuser", "-u", "pi", "--"]
+    subprocess.run([*as_pi, "ln", "-sfn", "/etc/passwd", f"{static}/leak.txt"], check=True)
+    subprocess.run([*as_pi, "ln", "-sfn", f"{static}/style.css", f"{static}/own.css"], check=True)
+    try:
+        leak, _, body = https_head(DOMAINS[0], installed["root"], "/static/leak.txt")
+        own, _, _ = https_head(DOMAINS[0], installed["root"], "/static/own.css")
+    finally:
+        subprocess.run([*as_pi, "rm", "-f", f"{static}/leak.txt", f"{static}/own.css"], check=True)
+    assert leak == 403 and "root:" not in body
+    assert own == 200
+
+
+def test_sslyze_finds_the_site_mozilla_intermediate(installed: dict) -> None:
+    sslyze = Path(sys.executable).with_name("sslyze")
+    done = subprocess.run([str(sslyze), "--mozilla_config=intermediate", f"--certinfo_ca_file={installed['root']}",
+                           "e2e.test:443{127.0.0.1}"], capture_output=True, text=True, timeout=600)
+    print(done.stdout[-3000:])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "is compliant with the Mozilla intermediate configuration" in done.stdout
+
+
+def test_gixy_finds_nothing_in_what_the_wizard_wrote(installed: dict) -> None:
+    """Over the whole config nginx serves, so what the wizard's files inherit or override counts too."""
+    ours = {"/etc/nginx/nginx.conf", str(CATCHALL), "/etc/nginx/sites-available/e2e",
+            "/etc/nginx/sites-enabled/e2e", "/etc/nginx/sites-enabled/piserver-wizard-catchall"}
+    findings = [f for f in gixy(Path("/etc/nginx/nginx.conf")) if f["file"] in ours]
+    assert findings == [], summary(findings)
+
+
 def test_the_app_sees_https_and_the_visitors_address(installed: dict) -> None:
     # From 127.0.0.7, so the visitor is not nginx's own 127.0.0.1; a forged X-Forwarded-For is not believed.
     _, _, body = https_head(DOMAINS[0], installed["root"], "/", "--interface", "127.0.0.7",
@@ -182,3 +281,55 @@ def test_site_benchmarks_smoke_run(installed: dict) -> None:
     for figure in ("/ via nginx (HTTPS) / / from gunicorn directly", "resumed sessions / new sessions",
                    "/ gzip / / identity", "gthread, 2 workers x 4 threads / sync, 3 workers"):
         assert figure in done.stdout, done.stdout
+
+
+# --- a second app beside the first, certbot editing its site (certbot-nginx mode), one catch-all for both
+
+TWO = {"name": "e2etwo", "domain": "two.e2e.test", "port": 4401}
+
+
+@pytest.fixture(scope="module")
+def second_app(installed: dict, wizard_bin: str, acme: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+    forget_app(TWO["name"])
+    answers = tmp_path_factory.mktemp("two") / "answers.toml"
+    text = ANSWERS.format(server=acme["ACME_DIRECTORY_URL"])
+    for old, new in (('["e2e.test", "www.e2e.test"]', f'["{TWO["domain"]}"]'), ('"e2e"', f'"{TWO["name"]}"'),
+                     ("/home/pi/e2e", f"/home/pi/{TWO['name']}"), ("4400", str(TWO["port"])),
+                     ('mode = "certonly"', 'mode = "certbot-nginx"')):
+        assert old in text
+        text = text.replace(old, new)
+    answers.write_text(text)
+    done = run_wizard(wizard_bin, answers, acme)
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield TWO
+    forget_app(TWO["name"])
+
+
+def test_two_apps_each_serve_only_their_own_names(installed: dict, second_app: dict) -> None:
+    for domain, name in ((DOMAINS[0], "e2e"), (DOMAINS[1], "e2e"), (second_app["domain"], second_app["name"])):
+        status, headers, body = https_head(domain, installed["root"])
+        assert status == 200 and f"<title>{name}</title>" in body, (domain, body)
+        assert SECURITY_HEADERS.items() <= headers.items(), (domain, headers)
+    status, headers, _ = http_get(second_app["domain"])
+    assert status == 301 and headers["Location"] == f"https://{second_app['domain']}/"
+    assert curl("-o", "/dev/null", "-H", "Host: unknown.test", "http://127.0.0.1/").returncode == 52
+    done = curl("-k", "-o", "/dev/null", "--resolve", "unknown.test:443:127.0.0.1", "https://unknown.test/")
+    assert done.returncode == 35
+    catchalls = [p for p in Path("/etc/nginx/sites-enabled").iterdir() if "default_server" in p.read_text()]
+    assert [p.name for p in catchalls] == ["piserver-wizard-catchall"]
+
+
+def test_certbot_nginx_mode_is_graded_like_the_wizards_own(installed: dict, second_app: dict) -> None:
+    """certbot's options file lacks a curve list (OpenSSL offers X448 and secp521r1 then), but the catch-all
+    is the default server of port 443 and its settings are the ones nginx negotiates with."""
+    site = Path(f"/etc/nginx/sites-available/{second_app['name']}")
+    assert "managed by Certbot" in site.read_text()
+    findings = [f for f in gixy(Path("/etc/nginx/nginx.conf"))
+                if f["file"] in (str(site), f"/etc/nginx/sites-enabled/{second_app['name']}")]
+    assert findings == [], summary(findings)
+    sslyze = Path(sys.executable).with_name("sslyze")
+    done = subprocess.run([str(sslyze), "--mozilla_config=intermediate", f"--certinfo_ca_file={installed['root']}",
+                           f"{second_app['domain']}:443{{127.0.0.1}}"], capture_output=True, text=True, timeout=600)
+    print(done.stdout[-3000:])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr

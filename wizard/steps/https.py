@@ -48,7 +48,8 @@ def _certonly(ctx: Context) -> list[Step]:
 def _certbot_nginx(ctx: Context) -> list[Step]:
     https, site_path, state_files = ctx.answers.https, ctx.layout.site_available, ctx.state_files
     redirect = "--redirect" if https.redirect else "--no-redirect"
-    command = Command.of("certbot", "run", "--nginx", redirect, *_common_args(ctx), timeout=600,
+    hsts = ["--hsts"] if https.redirect else []  # as the wizard's own TLS block: HSTS when HTTP redirects
+    command = Command.of("certbot", "run", "--nginx", redirect, *hsts, *_common_args(ctx), timeout=600,
                          needs=("ca-bundle",))
     return [Step(
         "certificate", f"Get a certificate and let certbot configure nginx ({redirect})",
