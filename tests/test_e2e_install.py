@@ -254,7 +254,7 @@ def test_sslyze_finds_the_site_mozilla_intermediate(installed: dict) -> None:
                            "e2e.test:443{127.0.0.1}"], capture_output=True, text=True, timeout=600)
     print(done.stdout[-3000:])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
-    assert "is compliant with the Mozilla intermediate configuration" in done.stdout
+    assert "e2e.test:443: OK - Compliant." in done.stdout
 
 
 def test_gixy_finds_nothing_in_what_the_wizard_wrote(installed: dict) -> None:
@@ -333,3 +333,4 @@ def test_certbot_nginx_mode_is_graded_like_the_wizards_own(installed: dict, seco
                            f"{second_app['domain']}:443{{127.0.0.1}}"], capture_output=True, text=True, timeout=600)
     print(done.stdout[-3000:])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert f"{second_app['domain']}:443: OK - Compliant." in done.stdout
