@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+from nginx_checks import forget_catchall, gixy, summary
 
 from conftest import ensure_user, forget_app, wizard_env
-from nginx_checks import forget_catchall, gixy, summary
 from site_checks import curl, http_get, https_get, https_head, pebble_root, tree_fingerprint
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

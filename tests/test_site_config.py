@@ -9,15 +9,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from conftest import ensure_user
 from nginx_checks import gixy, nginx_t, summary, wrap
+
 from wizard import nginx_conf
 from wizard.answers import Answers
 from wizard.facts import Facts
 from wizard.plan import build_plan
 from wizard.services import Services
 from wizard.validators import Invalid, upload_size
+
+from conftest import ensure_user
 
 DEBIAN_NGINX_CONF = """\
 user www-data;
