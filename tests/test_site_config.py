@@ -13,12 +13,12 @@ from nginx_checks import gixy, nginx_t, summary, wrap
 
 from wizard import nginx_conf
 from wizard.answers import Answers
-from wizard.facts import Facts
+from wizard.facts import AppFacts, Facts
 from wizard.plan import build_plan
 from wizard.services import Services
 from wizard.validators import Invalid, upload_size
 
-from conftest import ensure_user
+APP_FACTS = AppFacts(home="/home/pi")  # given, not probed: these tests plan without root
 
 DEBIAN_NGINX_CONF = """\
 user www-data;
@@ -107,7 +107,6 @@ def ecdsa_cert(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_answers(name: str = "hello", domains: tuple[str, ...] = ("pi.example.com", "www.pi.example.com"),
                  **changes: object) -> Answers:
-    ensure_user("pi")
     answers = Answers()
     answers.site.domains = list(domains)
     answers.app.name, answers.app.directory = name, f"/srv/{name}"
@@ -124,7 +123,7 @@ def machine(**changes: object) -> Facts:
 
 def nginx_files(answers: Answers, facts: Facts, cert: Path) -> dict[str, str]:
     """What the plan leaves in sites-enabled for this app: the catch-all and the site as it ends up."""
-    plan = build_plan(answers, facts, Services(False))
+    plan = build_plan(answers, facts, Services(False), app_facts=APP_FACTS)
     catchall = plan.step("nginx-catchall").files[0]
     last = plan.step("nginx-tls" if answers.https.enabled and answers.https.mode == "certonly" else "nginx-site")
     site = last.files[0].content.replace(f"/etc/letsencrypt/live/{answers.app.name}", str(cert))
@@ -207,10 +206,10 @@ def test_two_default_servers_on_one_port_is_what_the_claims_prevent(nginx: str, 
 
 def test_the_plan_tunes_nginx_conf_in_the_catchalls_step(ecdsa_cert: Path) -> None:
     facts = machine(nginx_config=nginx_conf.NginxConfig(DEBIAN_NGINX_CONF, {}))
-    step = build_plan(make_answers(), facts, Services(False)).step("nginx-catchall")
+    step = build_plan(make_answers(), facts, Services(False), app_facts=APP_FACTS).step("nginx-catchall")
     tuned = next(f for f in step.files if f.path == "/etc/nginx/nginx.conf")
     assert tuned.content == nginx_conf.tuned(DEBIAN_NGINX_CONF)
     assert [c.argv for c in step.validate] == [("nginx", "-t")]
     assert any(link.path == "/etc/nginx/sites-enabled/default" and link.target is None for link in step.links)
-    unplanned = build_plan(make_answers(), machine(), Services(False)).step("nginx-catchall")
+    unplanned = build_plan(make_answers(), machine(), Services(False), app_facts=APP_FACTS).step("nginx-catchall")
     assert [f.path for f in unplanned.files] == ["/etc/nginx/sites-available/piserver-wizard-catchall"]
