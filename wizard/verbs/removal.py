@@ -18,6 +18,7 @@ from ..files import Link
 from ..layout import CRON_FILE, DEPLOY_HOOK
 from ..plan import Plan, Step
 from ..services import Services
+from ..steps.site import CATCHALL_AVAILABLE, CATCHALL_ENABLED
 from .apps import ManagedApp
 from .supervisor import process_info
 
@@ -51,6 +52,8 @@ def _program_steps(app: ManagedApp) -> list[Step]:
 def _site_step(app: ManagedApp, last: bool, services: Services) -> Step:
     p = app.paths
     links = [Link(p.site_enabled, None), Link(p.site_available, None)]
+    if last:  # the catch-all serves every app; with none left it goes (it would clash with Debian's default)
+        links += [Link(CATCHALL_ENABLED, None), Link(CATCHALL_AVAILABLE, None)]
     if last and app.answers.site.disable_default_site and Path(DEFAULT_SITE_TARGET).is_file():
         links.append(Link(DEFAULT_SITE, DEFAULT_SITE_TARGET))  # Debian's welcome page, as before the wizard
     return Step("remove-site", f"Remove the nginx site {app.name}", links=links,
