@@ -518,7 +518,7 @@ _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 def upload_size(value: Any) -> str:
     """nginx's size syntax (10m, 512k, 1g); it lands in client_max_body_size. 0, nginx's "no limit", is
     refused: an unbounded body is a way to fill a Pi's SD card through the app."""
-    text = _string(value).strip().lower()
+    text = _string(value, 'max_upload = "10m"').strip().lower()
     if text.rstrip("kmg") == "0":
         raise Invalid(f'must be a size such as max_upload = "10m"; {_show(value)} would mean no limit at all, '
                       "and one upload could fill the SD card")
