@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="check the answers and the machine, print the plan and every file it would write; "
                         "change nothing")
+    p.add_argument("--json", action="store_true",
+                   help="with --answers: print one JSON document of the result on stdout at the end (steps, "
+                        "changed, failed, urls; diffs with --dry-run); progress goes to stderr")
     p.add_argument("-v", "--verbose", action="store_true", help="show each command's output as it runs")
     p.add_argument("--check", action="store_true", help="only check the answers file, then exit")
     p.add_argument("--force", action="store_true",
@@ -118,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(example_text())
         return EXIT_OK
     if args.answers is None:
-        if args.dry_run or args.check:
-            return _fail_usage("--dry-run and --check need --answers FILE")
+        if args.dry_run or args.check or args.json:
+            return _fail_usage("--dry-run, --check and --json need --answers FILE")
         if os.geteuid() != 0:
             return _again_as_root(argv)
         from screens.app import run_tui  # the only import of the UI, and only here
@@ -129,13 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args.answers)
     from pathlib import Path
 
-    from .headless import run_headless
+    from .headless import INTERRUPTED, run_unattended
 
     try:
-        return run_headless(Path(args.answers), dry_run=args.dry_run, verbose=args.verbose, force=args.force,
-                            privilege_problem=_can_act_as_root)
+        return run_unattended(Path(args.answers), as_json=args.json, dry_run=args.dry_run, verbose=args.verbose,
+                              force=args.force, privilege_problem=_can_act_as_root)
     except KeyboardInterrupt:
-        print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)
+        print("\n" + INTERRUPTED, file=sys.stderr)
         return 130
 
 

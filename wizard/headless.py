@@ -11,10 +11,11 @@ from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, preflight
 from . import answers as answers_mod
 from .changes import describe_changes
 from .engine import RunResult
-from .events import CommandStarted, Event, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
+from .events import CommandStarted, Event, Listener, Output, PromptNeeded, RunFinished, StepFinished, StepStarted
 from .lock import LockedError
 from .preflight import Level
-from .runner import DryRunner, PexpectRunner
+from .report import RecordingRunner, Report, json_run
+from .runner import DryRunner, PexpectRunner, Runner
 from .services import Services
 from .session import RunSession, Session
 from .state import StateError
@@ -58,38 +59,74 @@ class LinePrinter:
             pass
 
 
+INTERRUPTED = "interrupted: run the same command again to resume where it stopped"
+
+
+def run_unattended(path: Path, *, as_json: bool, dry_run: bool, verbose: bool,
+                   privilege_problem: Callable[[], str | None], force: bool = False) -> int:
+    """``--answers``; with ``as_json`` progress goes to stderr and one document to stdout at the end."""
+    report = Report(dry_run=dry_run) if as_json else None
+
+    def run() -> int:
+        return run_headless(path, dry_run=dry_run, verbose=verbose, privilege_problem=privilege_problem,
+                            force=force, out=sys.stderr if report else sys.stdout, report=report)
+    return json_run(report, run) if report else run()
+
+
 def run_headless(path: Path, *, dry_run: bool, verbose: bool,
                  privilege_problem: Callable[[], str | None], force: bool = False,
-                 out: TextIO = sys.stdout) -> int:
+                 out: TextIO = sys.stdout, report: Report | None = None) -> int:
+    """``report``: collects the run for ``--json`` (wizard.report); the front end prints it at the end."""
     try:
         answers = answers_mod.load(path, has_systemd=Services.detect().systemd)
     except answers_mod.AnswersError as error:
-        print(f"piserver-wizard: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(error), report)
     if dry_run:
-        return _dry_run(answers, out)
+        return _dry_run(answers, path, out, report)
     problem = privilege_problem()
     if problem:
-        print(f"piserver-wizard: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    run = RunSession(answers, lambda emit, log: PexpectRunner(emit, log=log, follow_all=verbose))
+        return _refuse(problem, report)
+    run = RunSession(answers, lambda emit, log: _recorded(PexpectRunner(emit, log=log, follow_all=verbose), report))
     try:
         run.open()
     except LockedError as error:
-        print(f"piserver-wizard: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(error), report)
     with run:
-        return _run(run, path, verbose, force, out)
+        return _run(run, path, verbose, force, out, report)
 
 
-def _dry_run(answers: answers_mod.Answers, out: TextIO) -> int:
+def _refuse(message: str, report: Report | None, code: int = EXIT_USAGE) -> int:
+    print(f"piserver-wizard: {message}", file=sys.stderr)
+    if report is not None and report.failed is None:
+        report.fail(message)
+    return code
+
+
+def _recorded(runner: Runner, report: Report | None) -> Runner:
+    return runner if report is None else RecordingRunner(runner, report)
+
+
+def _dry_run(answers: answers_mod.Answers, path: Path, out: TextIO, report: Report | None) -> int:
     """What a run would do, said step by step; nothing is locked, logged or changed."""
     session = Session.prepare(answers)
     printer = LinePrinter(out, verbose=True, dry=True)
     print(f"Dry run on {session.facts.hostname}: nothing will be changed.", file=out)
     report_findings(preflight.check(answers, session.facts), out)
-    result = session.engine(DryRunner(printer), printer).run()
+    emit: Listener = printer
+    if report is not None:
+        report.plan([(s.id, s.title) for s in session.plan.steps])
+        emit = _both(printer, report)
+    result = session.engine(_recorded(DryRunner(printer), report), emit).run()
+    if report is not None:
+        report.ended(result.ran, summary_lines(answers, session.facts, str(path.resolve()), ""))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _both(*listeners: Listener) -> Listener:
+    def emit(event: Event) -> None:
+        for listener in listeners:
+            listener(event)
+    return emit
 
 
 def report_findings(findings: list[preflight.Finding], out: TextIO) -> bool:
@@ -100,27 +137,29 @@ def report_findings(findings: list[preflight.Finding], out: TextIO) -> bool:
     return any(f.level is Level.REFUSE for f in findings)
 
 
-def _run(run: RunSession, path: Path, verbose: bool, force: bool, out: TextIO) -> int:
+def _run(run: RunSession, path: Path, verbose: bool, force: bool, out: TextIO, report: Report | None) -> int:
     started = time.monotonic()
     facts = run.facts
     assert facts is not None
     print(f"piserver-wizard on {facts.hostname} ({facts.os_name}, {facts.arch}); full log: {run.log_path}",
           file=out)
     if report_findings(preflight.check(run.answers, facts), out) and not force:
-        print("piserver-wizard: refused before changing anything (see above); --force goes on anyway",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse("refused before changing anything (see above); --force goes on anyway", report)
     report_findings([f for f in preflight.session(facts) if f.code != "root"], out)  # not root: sudo -n
     for change in describe_changes(run.previous_answers(), run.answers):
         print(f"  change: {change}", file=out)
     run.listeners.append(LinePrinter(out, verbose))
+    if report is not None:
+        report.plan([(s.id, s.title) for s in run.session.plan.steps] if run.session else [])
+        run.listeners.append(report)
     try:
         run.start_log()
         run.remember_answers(path)
         result = run.run()
     except StateError as error:
-        print(f"piserver-wizard: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return _refuse(str(error), report, EXIT_FAILED)
+    if report is not None:
+        report.ended(result.ran, summary_lines(run.answers, facts, str(path.resolve()), str(run.log_path)))
     if not result.ok:
         return _report_failure(run, result, out)
     _report_success(run, result, time.monotonic() - started, path, out)
