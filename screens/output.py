@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from wizard.transcript import strip_ansi
+from wizard.units import size_text
 
 MAX_LINES = 2000
 
@@ -71,15 +72,6 @@ def last_lines(text: str, count: int) -> str:
     if text.count("\n") <= count:
         return text
     return "\n".join(text.split("\n")[-count - 1:])
-
-
-def size_text(count: int) -> str:
-    """A byte count as a person reads it: 812 bytes, 64 KB, 12.3 MB."""
-    if count < 1000:
-        return f"{count} bytes"
-    if count < 1000 ** 2:
-        return f"{count / 1000:.0f} KB"
-    return f"{count / 1000 ** 2:.1f} MB"
 
 
 PENDING_LIMIT = 1 << 20  # characters of one step's output held between two flushes

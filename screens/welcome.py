@@ -18,6 +18,7 @@ from wizard.answers import Answers, AnswersError, load
 from wizard.facts import WATCHED_PACKAGES, Facts
 from wizard.state import State
 from wizard.status import StepStatus
+from wizard.units import size_text
 
 from . import messages as m
 from .widgets import TitleBar
@@ -25,10 +26,6 @@ from .widgets import TitleBar
 INTRO = ("This wizard turns this machine into a web host: [b]nginx[/b] in front, your [b]Flask[/b] app under "
          "[b]gunicorn[/b] kept running by [b]supervisor[/b], and [b]Let's Encrypt[/b] HTTPS that renews itself. "
          "It asks a few questions, shows the plan and every file it will write, then installs.")
-
-
-def _size(count: int) -> str:
-    return f"{count / 1024 ** 3:.1f} GB" if count >= 1024 ** 3 else f"{count // 1024 ** 2} MB"
 
 
 def facts_markup(facts: Facts) -> str:
@@ -40,7 +37,7 @@ def facts_markup(facts: Facts) -> str:
         ("Python", facts.python_version),
         ("Init", "systemd" if facts.systemd else "no systemd (init scripts)"),
         ("Installed", installed or "none of nginx, supervisor, certbot, apache2 yet"),
-        ("Free disk", _size(facts.free_disk_bytes) + " on /"),
+        ("Free disk", size_text(facts.free_disk_bytes) + " on /"),
     ]
     return "\n".join(f"[b]{label:<10}[/b] {escape(value)}" for label, value in rows)
 

@@ -34,7 +34,7 @@ def test_bytes_the_runner_passed_over_are_said_and_end_the_line_in_progress():
     buffer.output("a", "tail of a flood\n", skipped=5_000_000)
     (batch,) = buffer.take()
     assert batch.cut and batch.gap == 5_000_000
-    assert batch.text.startswith("… 5.0 MB more output, not read back (the log file has it all) …\n")
+    assert batch.text.startswith("… 4 MB more output, not read back (the log file has it all) …\n")
     output = StepOutput()
     output.feed("half a li")
     assert output.feed(batch.text, batch.cut)[0] == "half a li"
@@ -53,6 +53,6 @@ def test_the_pane_gets_at_most_flood_lines_and_a_note_in_a_flood():
     assert few == ["one", " ", "three"] and not flooding  # an empty line is a blank row, not nothing
     many, flooding = for_pane([f"l{n}" for n in range(FLOOD_LINES + 50)], gap=2_000)
     assert flooding and len(many) == FLOOD_LINES + 1
-    assert many[0].startswith("… 50 more lines and 2 KB more output") and many[-1] == f"l{FLOOD_LINES + 49}"
+    assert many[0].startswith("… 50 more lines and 1 KB more output") and many[-1] == f"l{FLOOD_LINES + 49}"
     _, flooding = for_pane(["one"], gap=10)
     assert flooding  # a gap is a flood even when few lines arrived

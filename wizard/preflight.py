@@ -19,6 +19,7 @@ from .answers import Answers
 from .facts import Facts
 from .release import SUPPORTED_WORDS
 from .schema import advice
+from .units import size_text
 
 MIN_FREE_BYTES = 300 * 1024 * 1024
 OFFLINE_ENV = "PISERVER_WIZARD_OFFLINE"
@@ -88,8 +89,8 @@ def machine(facts: Facts, *, may_hold_ports: tuple[str, ...] = ("nginx",)) -> li
     if facts.dpkg_audit:
         found.append(Finding(Level.INFO, "dpkg", "dpkg was interrupted; the first step repairs it (dpkg --configure -a)"))
     if facts.free_disk_bytes and facts.free_disk_bytes < MIN_FREE_BYTES:
-        found.append(Finding(Level.REFUSE, "disk", f"only {facts.free_disk_bytes // (1024 * 1024)} MB free on /; "
-                                               f"the install needs about {MIN_FREE_BYTES // (1024 * 1024)} MB"))
+        found.append(Finding(Level.REFUSE, "disk", f"only {size_text(facts.free_disk_bytes)} free on /; "
+                                               f"the install needs about {size_text(MIN_FREE_BYTES)}"))
     for port in (80, 443):
         for owner in facts.owners_of(port):
             if owner not in may_hold_ports:

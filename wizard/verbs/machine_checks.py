@@ -7,6 +7,7 @@ import subprocess
 
 from .. import facts as facts_mod
 from ..preflight import MIN_FREE_BYTES
+from ..units import size_text
 from .findings import Diagnosis, ok
 
 
@@ -40,8 +41,8 @@ def disk() -> Diagnosis:
     st = os.statvfs("/")
     free = st.f_bavail * st.f_frsize
     if free >= MIN_FREE_BYTES:
-        return ok("disk", f"disk: {free // (1 << 20)} MB free on /")
-    return Diagnosis("warn", "disk", f"only {free // (1 << 20)} MB free on /: logs and renewals may fail",
+        return ok("disk", f"disk: {size_text(free)} free on /")
+    return Diagnosis("warn", "disk", f"only {size_text(free)} free on /: logs and renewals may fail",
                      "free space: `sudo apt-get clean`, `sudo journalctl --vacuum-size=50M`")
 
 
