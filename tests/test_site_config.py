@@ -16,6 +16,7 @@ from wizard.answers import Answers
 from wizard.facts import AppFacts, Facts
 from wizard.plan import build_plan
 from wizard.services import Services
+from wizard.steps.site import TunedNginxConf
 from wizard.validators import Invalid, upload_size
 
 APP_FACTS = AppFacts(home="/home/pi")  # given, not probed: these tests plan without root
@@ -68,7 +69,6 @@ def test_default_server_claims_are_read_per_port(tmp_path: Path) -> None:
         "server {\n listen 127.0.0.1:8443 ssl default_server; # x\n listen 443;\n}\n")
     (tmp_path / "sites-enabled" / "mine").write_text("server {\n listen 443 ssl default_server;\n}\n")
     found = nginx_conf.probe(str(tmp_path))
-    assert found.main_conf == DEBIAN_NGINX_CONF
     assert found.claimed_elsewhere({str(tmp_path / "sites-enabled" / "mine")}) == {80, 8443}
     assert nginx_conf.probe(str(tmp_path / "missing")) == nginx_conf.NginxConfig()
 
@@ -186,7 +186,7 @@ def test_debian_default_site_and_the_catchall_coexist(nginx: str, ecdsa_cert: Pa
     """Kept, Debian's default stays port 80's default server; the catch-all takes 443 only."""
     default = debian_default_site()
     facts = machine(nginx_config=nginx_conf.NginxConfig(
-        DEBIAN_NGINX_CONF, {"/etc/nginx/sites-enabled/default": frozenset(nginx_conf.default_server_ports(default))}))
+        {"/etc/nginx/sites-enabled/default": frozenset(nginx_conf.default_server_ports(default))}))
     files = nginx_files(make_answers(site__disable_default_site=disable), facts, ecdsa_cert)
     catchall = files["piserver-wizard-catchall"]
     assert ("listen 80 default_server;" in catchall) == disable
@@ -204,12 +204,21 @@ def test_two_default_servers_on_one_port_is_what_the_claims_prevent(nginx: str, 
     assert checked.returncode != 0 and "duplicate default server" in checked.stderr
 
 
-def test_the_plan_tunes_nginx_conf_in_the_catchalls_step(ecdsa_cert: Path) -> None:
-    facts = machine(nginx_config=nginx_conf.NginxConfig(DEBIAN_NGINX_CONF, {}))
-    step = build_plan(make_answers(), facts, Services(False), app_facts=APP_FACTS).step("nginx-catchall")
-    tuned = next(f for f in step.files if f.path == "/etc/nginx/nginx.conf")
-    assert tuned.content == nginx_conf.tuned(DEBIAN_NGINX_CONF)
+def test_the_plan_tunes_nginx_conf_in_the_catchalls_step() -> None:
+    step = build_plan(make_answers(), machine(), Services(False), app_facts=APP_FACTS).step("nginx-catchall")
+    assert [f.path for f in step.files] == ["/etc/nginx/sites-available/piserver-wizard-catchall",
+                                           "/etc/nginx/nginx.conf"]
     assert [c.argv for c in step.validate] == [("nginx", "-t")]
     assert any(link.path == "/etc/nginx/sites-enabled/default" and link.target is None for link in step.links)
-    unplanned = build_plan(make_answers(), machine(), Services(False), app_facts=APP_FACTS).step("nginx-catchall")
-    assert [f.path for f in unplanned.files] == ["/etc/nginx/sites-available/piserver-wizard-catchall"]
+
+
+def test_nginx_conf_is_worked_out_from_the_file_when_the_step_runs(as_root: None, tmp_path: Path) -> None:
+    """A first run plans before apt installs nginx: the file is read when asked, not when planned."""
+    conf = tmp_path / "nginx.conf"
+    planned = TunedNginxConf(str(conf), "")
+    assert planned.content == "" and not planned.is_current()  # not there yet: nothing to show
+    conf.write_text(DEBIAN_NGINX_CONF)  # apt installed nginx
+    assert planned.content == nginx_conf.tuned(DEBIAN_NGINX_CONF)
+    assert "+\tssl_protocols TLSv1.2 TLSv1.3;" in planned.diff() and not planned.is_current()
+    conf.write_text(planned.content)
+    assert planned.is_current() and planned.diff() == ""

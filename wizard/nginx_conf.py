@@ -6,7 +6,7 @@ blocks, Debian's default site, any site the owner adds), and gixy-ng rightly rep
 directive cannot be set a second time from an included file (nginx: "is duplicate"), so the wizard edits
 those few lines of the file itself, and only those: each replacement is rendered from
 ``templates/nginx-conf-line.j2``, shown as a diff, backed up and checked by ``nginx -t`` like any other
-file. dpkg keeps the edited conffile on upgrades (the wizard's apt runs say --force-confold).
+file (worked out when the step runs: see ``steps.site.TunedNginxConf``). dpkg keeps the edited conffile on upgrades (the wizard's apt runs say --force-confold).
 """
 
 from __future__ import annotations
@@ -66,7 +66,6 @@ def default_server_ports(text: str) -> set[int]:
 class NginxConfig:
     """What the plan needs to know of the machine's nginx config: read once, by the probe."""
 
-    main_conf: str | None = None  # the text of nginx.conf; None before nginx is installed
     default_claims: dict[str, frozenset[int]] = field(default_factory=dict)  # enabled file -> ports
 
     def claimed_elsewhere(self, skip: set[str]) -> set[int]:
@@ -75,10 +74,6 @@ class NginxConfig:
 
 
 def probe(root: str = "/etc/nginx") -> NginxConfig:
-    try:
-        main = Path(root, "nginx.conf").read_text(errors="replace")
-    except OSError:
-        main = None
     claims = {}
     for folder, pattern in (("sites-enabled", "*"), ("conf.d", "*.conf")):
         for path in sorted(Path(root, folder).glob(pattern)):
@@ -86,4 +81,4 @@ def probe(root: str = "/etc/nginx") -> NginxConfig:
                 claims[str(path)] = frozenset(default_server_ports(path.read_text(errors="replace")))
             except OSError:
                 continue
-    return NginxConfig(main, claims)
+    return NginxConfig(claims)

@@ -8,7 +8,7 @@ import ssl
 
 from .. import nginx_conf, verify
 from ..commands import Command
-from ..files import AppFolder, Link, PlannedFile, hash_of
+from ..files import AppFolder, Link, PlannedFile, hash_of, read_root_file
 from ..layout import DEFAULT_SITE_LINK, WEBROOT
 from ..plan import Check, Probe, Step
 from ..render import render
@@ -38,16 +38,29 @@ def _claims(ctx: Context) -> tuple[bool, bool]:
     return 80 not in claimed, 443 not in claimed
 
 
+class TunedNginxConf(PlannedFile):
+    """Debian's nginx.conf with its weakening lines changed (``nginx_conf.tuned``), worked out from the
+    file when asked, not when planned: a first run plans before apt has installed nginx and its
+    nginx.conf, and this step runs after. (Nothing there yet: nothing to show, and an empty file that
+    `nginx -t` refuses, so the step fails and puts everything back.)"""
+
+    @property  # type: ignore[override]
+    def content(self) -> str:
+        existing = read_root_file(self.path)
+        return nginx_conf.tuned(existing.decode("utf-8", "replace")) if existing is not None else ""
+
+    @content.setter
+    def content(self, value: str) -> None:
+        """The dataclass's __init__ sets it; the file on disk decides."""
+
+
 def catchall_files(ctx: Context) -> list[PlannedFile]:
     facts = ctx.facts
     claim_http, claim_https = _claims(ctx)
-    files = [PlannedFile(CATCHALL_AVAILABLE, render(
-        "nginx-catchall.conf.j2", claim_http=claim_http, claim_https=claim_https, ipv6=facts.ipv6,
-        nginx_version=facts.nginx_version, http2_directive=facts.nginx_http2_directive))]
-    main_conf = facts.nginx_config.main_conf
-    if main_conf is not None:  # None before nginx is installed: tuned by the next run (nginx_conf.py)
-        files.append(PlannedFile(nginx_conf.NGINX_CONF, nginx_conf.tuned(main_conf)))
-    return files
+    return [PlannedFile(CATCHALL_AVAILABLE, render(
+                "nginx-catchall.conf.j2", claim_http=claim_http, claim_https=claim_https, ipv6=facts.ipv6,
+                nginx_version=facts.nginx_version, http2_directive=facts.nginx_http2_directive)),
+            TunedNginxConf(nginx_conf.NGINX_CONF, "")]
 
 
 def refuses_unknown_names(http: bool, https: bool) -> Check:
