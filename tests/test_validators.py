@@ -701,7 +701,8 @@ def test_cross_check_without_https_terms_and_email_do_not_matter():
 
 def test_cross_check_timer_needs_systemd():
     answers = good(https__renewal="timer")
-    assert keys(cross_check(answers, has_systemd=False)) == ["https.renewal"]
+    assert cross_check(answers, has_systemd=False) == [
+        ("https.renewal", '"timer" needs systemd, which this machine does not run: write renewal = "auto" or "cron"')]
     assert cross_check(answers, has_systemd=True) == []
     assert cross_check(answers, has_systemd=None) == []
     assert cross_check(good(https__renewal="cron"), has_systemd=False) == []
@@ -709,8 +710,8 @@ def test_cross_check_timer_needs_systemd():
 
 def test_cross_check_socket_must_be_under_run_name():
     problems = cross_check(good(app__bind="unix:/run/other/gunicorn.sock"))
-    assert keys(problems) == ["app.bind"]
-    assert "/run/hello/" in problems[0][1]
+    assert problems == [("app.bind", 'the socket must be in /run/hello/, the app\'s name: write '
+                                     'bind = "unix:/run/hello/gunicorn.sock"')]
     assert cross_check(good(app__name="site-x", app__bind="unix:/run/site-x/gunicorn.sock")) == []
 
 
@@ -736,7 +737,8 @@ def test_cross_check_directory_in_another_users_home(monkeypatch):
     monkeypatch.setattr(pwd, "getpwall", lambda: entries)  # the module every caller shares
     for directory in ("/home/bob", "/home/bob/app"):
         problems = cross_check(good(app__directory=directory, **AS_PI))
-        assert keys(problems) == ["app.directory"] and "bob's home" in problems[0][1]
+        assert problems == [("app.directory", f"{directory} is in bob's home folder, and the wizard would give it "
+                                              "to pi: pick a folder of the app's own, such as /srv/hello")]
     assert cross_check(good(app__directory="/home/bobby/app", **AS_PI)) == []
     assert cross_check(good(app__directory="/home/pi/app", **AS_PI)) == []
     assert cross_check(good(app__directory="/var/www/app", **AS_PI)) == []  # www-data's home is not under /home
@@ -902,3 +904,32 @@ def test_every_field_has_a_validator_that_takes_its_default():
                 spec.check(spec.default)
         else:
             assert spec.check(spec.default) == spec.default, spec.dotted
+
+
+# --- advice: accepted, but warned about -------------------------------------------------------------------
+
+MONTHLY = ('"30 4 1 * *" tries to renew less often than daily: a failed renewal then waits days for its next '
+           'try. certbot renews only when due, so trying twice a day costs nothing: "17 3,15 * * *"')
+
+
+def test_a_monthly_cron_schedule_is_accepted_with_a_warning():
+    from wizard.schema import advice
+
+    monthly = good(https__renewal="cron", https__cron_schedule="30 4 1 * *")
+    assert cross_check(monthly) == []  # the setup guide's line, written explicitly, stays accepted
+    assert advice(monthly) == [("https.cron_schedule", MONTHLY)]
+    assert advice(good(https__renewal="cron")) == []  # the default: twice a day
+    assert advice(good(https__renewal="timer", https__cron_schedule="30 4 1 * *"), has_systemd=True) == []
+    assert advice(good(https__cron_schedule="30 4 1 * *"), has_systemd=False) == [("https.cron_schedule", MONTHLY)]
+    assert advice(good(https__cron_schedule="30 4 1 * *"), has_systemd=True) == []  # auto: certbot.timer
+
+
+def test_check_prints_the_warning_and_passes(wizard_bin, tmp_path):
+    text = EXAMPLE.read_text().replace('renewal = "auto"', 'renewal = "cron"').replace(
+        'cron_schedule = "17 3,15 * * *"', 'cron_schedule = "30 4 1 * *"')
+    path = tmp_path / "answers.toml"
+    path.write_text(text)
+    done = subprocess.run([wizard_bin, "--answers", str(path), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"piserver-wizard: warning: {path}: https.cron_schedule: {MONTHLY}\n"
+    assert done.stdout == f"{path}: the answers are valid\n"
