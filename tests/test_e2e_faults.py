@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import socket
 import subprocess
 import sys
@@ -150,12 +151,16 @@ def test_a_wsgi_that_does_not_import_is_stopped_with_the_error(wizard_bin: str, 
     folder = Path("/home/pi/noimport")
     folder.mkdir(exist_ok=True)
     (folder / "app.py").write_text("import module_that_is_not_there\napp = None\n")
+    pi = pwd.getpwnam("pi")
+    for path in (folder, folder / "app.py"):  # the owner's own app, as the README has them copy it in
+        os.chown(path, pi.pw_uid, pi.pw_gid)
     answers = tmp_path / "a.toml"
     answers.write_text(answers_text("noimport", ["noimport.test"], 4830, source="existing"))
     failed = run(wizard_bin, answers)
     assert failed.returncode == 1
     assert "Step 'Check that app:app imports' failed" in failed.stdout
-    assert "No module named 'module_that_is_not_there'" in failed.stdout
+    assert ("the app needs the Python package 'module_that_is_not_there', which is not installed: add it to "
+            "requirements.txt") in failed.stdout
     assert not Path("/etc/supervisor/conf.d/noimport.conf").exists()
 
 
