@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -44,28 +44,49 @@ class Killed:
     returncode: int | None
     output: str
     seconds: float  # from the start of the run to the kill (or its end)
+    lines: list[tuple[float, str]] = field(default_factory=list)  # each output line and when it was seen
 
 
-def run_until(argv: list[str], moment: Callable[[str], bool], env: dict[str, str], log: Path,
+@dataclass
+class Progress:
+    """What a moment is judged on: the output so far, line by line with the time each was seen."""
+
+    text: str = ""
+    lines: list[tuple[float, str]] = field(default_factory=list)
+    now: float = 0.0
+
+    def update(self, text: str, now: float) -> None:
+        self.now = now
+        complete = text[:text.rfind("\n") + 1]
+        if len(complete) > len(self.text[:self.text.rfind("\n") + 1]):
+            done = self.text[:self.text.rfind("\n") + 1].count("\n")
+            self.lines += [(now, line) for line in complete.split("\n")[done:-1]]
+        self.text = text
+
+
+def run_until(argv: list[str], moment: Callable[[Progress], bool] | None, env: dict[str, str], log: Path,
               timeout: float = 1800.0, poll: float = 0.002) -> Killed:
-    """Start ``argv``; SIGKILL its process group the first time ``moment(output so far)`` is true."""
+    """Start ``argv``; SIGKILL its process group the first time ``moment(progress)`` is true (None: never)."""
     started = time.monotonic()
+    progress = Progress()
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, start_new_session=True)
     while proc.poll() is None and time.monotonic() - started < timeout:
-        if moment(log.read_text(errors="replace")):
+        progress.update(log.read_text(errors="replace"), time.monotonic() - started)
+        if moment is not None and moment(progress):
             below = descendants(proc.pid)
             os.killpg(proc.pid, signal.SIGKILL)
             at = time.monotonic() - started
             proc.wait(30)
             _wait_gone(below)
-            return Killed(True, proc.returncode, log.read_text(errors="replace"), at)
+            return Killed(True, proc.returncode, log.read_text(errors="replace"), at, progress.lines)
         time.sleep(poll)
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
-    return Killed(False, proc.returncode, log.read_text(errors="replace"), time.monotonic() - started)
+    progress.update(log.read_text(errors="replace") + "\n", time.monotonic() - started)
+    return Killed(False, proc.returncode, progress.text, time.monotonic() - started, progress.lines)
 
 
 def _wait_gone(pids: list[int], timeout: float = 120.0) -> None:
@@ -78,9 +99,9 @@ def _wait_gone(pids: list[int], timeout: float = 120.0) -> None:
             raise AssertionError(f"process {pid} outlived the killed wizard by {timeout:.0f} s")
 
 
-def file_says(path: str, text: str = "") -> Callable[[str], bool]:
+def file_says(path: str, text: str = "") -> Callable[[Progress], bool]:
     """The moment a file exists (and holds ``text``): right after the wizard's atomic rename."""
-    def check(_output: str) -> bool:
+    def check(_progress: Progress) -> bool:
         try:
             return text in Path(path).read_text(errors="replace")
         except OSError:

@@ -1,12 +1,12 @@
-"""Boot a real Debian bookworm with systemd as PID 1 in a systemd-nspawn container.
+"""Boot a real Debian (bookworm or trixie) with systemd as PID 1 in a systemd-nspawn container.
 
 Why: the wizard drives nginx/supervisor/certbot through systemctl on a Raspberry Pi,
 where systemd is PID 1.  The machine running the tests does not run systemd, so the
-tests boot a throwaway bookworm container and run the wizard inside it.
+tests boot a throwaway container of each supported release and run the wizard inside it.
 
 Usage::
 
-    root = build_root(DEFAULT_CACHE_DIR)          # cached; ~35-60 s the first time
+    root = build_root(DEFAULT_CACHE_DIR, "trixie")  # cached per suite; ~35-60 s the first time
     with booted(root, "piserver-test") as c:      # ~5 s; always torn down
         c.run(["apt-get", "install", "-y", "nginx"], timeout=600)
         c.copy_in(Path("dist/x.whl"), "/tmp/x.whl")
@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Iterator
 
 DEFAULT_CACHE_DIR = Path("/var/cache/piserver-wizard-tests")
-SUITE = "bookworm"
+SUITE = "bookworm"  # the default; SUITES are the releases the wizard supports (Debian 12 and 13)
+SUITES = ("bookworm", "trixie")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 PACKAGES = (
     "systemd", "systemd-sysv", "dbus",
@@ -148,10 +149,10 @@ def _safe_rmtree(path: Path) -> None:
 
 # --------------------------------------------------------------------------- root build
 
-def _recipe_key(mirror: str) -> str:
+def _recipe_key(mirror: str, suite: str = SUITE) -> str:
     """Hash of everything that goes into the root, so a changed recipe/CA gives a new root."""
     h = hashlib.sha256()
-    h.update(f"{_RECIPE_VERSION}|{SUITE}|{mirror}|{','.join(PACKAGES)}".encode())
+    h.update(f"{_RECIPE_VERSION}|{suite}|{mirror}|{','.join(PACKAGES)}".encode())
     for crt in sorted(HOST_CA_DIR.glob("*.crt")):
         h.update(crt.name.encode() + crt.read_bytes())
     if HOST_PIP_CONF.exists():
@@ -159,8 +160,8 @@ def _recipe_key(mirror: str) -> str:
     return h.hexdigest()[:12]
 
 
-def build_root(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
-    """Return a clean bookworm root under cache_dir, building it once.
+def build_root(cache_dir: Path = DEFAULT_CACHE_DIR, suite: str = SUITE) -> Path:
+    """Return a clean root of Debian `suite` under cache_dir, building it once (per suite).
 
     Built by debootstrap into cache_dir/.build-*, finished, then renamed into place;
     the marker `<root>.complete` is written last.  A root without marker (or any
@@ -168,10 +169,10 @@ def build_root(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
     """
     cache_dir = Path(cache_dir).resolve()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    mirror = host_mirror()
-    key = _recipe_key(mirror)
-    root = cache_dir / f"{SUITE}-{key}"
-    marker = cache_dir / f"{SUITE}-{key}.complete"
+    mirror = host_mirror(suite)
+    key = _recipe_key(mirror, suite)
+    root = cache_dir / f"{suite}-{key}"
+    marker = cache_dir / f"{suite}-{key}.complete"
     with open(cache_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # serialise concurrent builders (e.g. pytest-xdist)
         if marker.exists() and (root / "sbin/init").exists():
@@ -179,7 +180,7 @@ def build_root(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
         marker.unlink(missing_ok=True)
         _safe_rmtree(root)
         # Leftover half builds, and roots of older recipes (so the cache does not grow).
-        for stale in [*cache_dir.glob(".build-*"), *cache_dir.glob(f"{SUITE}-*")]:
+        for stale in [*cache_dir.glob(".build-*"), *cache_dir.glob(f"{suite}-*")]:
             if stale.is_dir() and stale != root:
                 (cache_dir / f"{stale.name}.complete").unlink(missing_ok=True)
                 _safe_rmtree(stale)
@@ -190,12 +191,12 @@ def build_root(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
             debs.mkdir(exist_ok=True)
             started = time.monotonic()
             _host_run(["debootstrap", "--variant=minbase", f"--cache-dir={debs}",
-                       f"--include={','.join(PACKAGES)}", SUITE, str(build), mirror],
+                       f"--include={','.join(PACKAGES)}", suite, str(build), mirror],
                       timeout=1800)
             _finish_root(build)
             os.rename(build, root)
             marker.write_text(json.dumps({
-                "suite": SUITE, "mirror": mirror, "packages": PACKAGES,
+                "suite": suite, "mirror": mirror, "packages": PACKAGES,
                 "built_at": time.time(), "build_seconds": round(time.monotonic() - started, 1),
             }) + "\n")
         except BaseException:
@@ -390,11 +391,13 @@ def _log_tail(log: Path, n: int = 4000) -> str:
 
 @contextlib.contextmanager
 def booted(root: Path, name: str, timeout: float = 60,
-           free_ports: tuple[int, ...] = (80, 443)) -> Iterator[Container]:
+           free_ports: tuple[int, ...] = (80, 443), keep: Path | None = None) -> Iterator[Container]:
     """Boot `root` (never modified: writes go to a temp overlay upper dir) with systemd as
     PID 1, wait for running/degraded, yield a Container, and always shut it down and
     remove the overlay, even if the body raised.  `free_ports` must not be listened on
-    by the host (shared network namespace); pass () to skip the check."""
+    by the host (shared network namespace); pass () to skip the check.  `keep`: an overlay
+    folder of the caller's, kept after shutdown, so booting it again is the same machine
+    rebooted (the caller removes it)."""
     root = Path(root).resolve()
     if not (root / "sbin/init").exists():
         raise ContainerError(f"{root} is not a built root (no /sbin/init)")
@@ -403,10 +406,10 @@ def booted(root: Path, name: str, timeout: float = 60,
     if shutil.which("systemd-nspawn") is None:
         ensure_host_tools()
     # Scratch on the same fs as the cache (not tmpfs: apt installs can be large).
-    work = Path(tempfile.mkdtemp(prefix=f"run-{name}-", dir=root.parent))
+    work = keep or Path(tempfile.mkdtemp(prefix=f"run-{name}-", dir=root.parent))
     merged, upper, ovl_work = work / "root", work / "upper", work / "work"
     for d in (merged, upper, ovl_work):
-        d.mkdir()
+        d.mkdir(exist_ok=True)
     logs = root.parent / "logs"
     logs.mkdir(exist_ok=True)
     log_path = logs / f"{name}.log"
@@ -442,8 +445,11 @@ def booted(root: Path, name: str, timeout: float = 60,
         yield c
     finally:
         _teardown(nspawn, pid1)
-        with contextlib.suppress(Exception):
-            _safe_rmtree(work)
+        if keep is None:
+            with contextlib.suppress(Exception):
+                _safe_rmtree(work)
+        else:
+            subprocess.run(["umount", "-l", str(merged)], capture_output=True)
 
 
 def _teardown(nspawn: subprocess.Popen | None, pid1: int | None, grace: float = 30) -> None:

@@ -1,4 +1,6 @@
-"""The path every Raspberry Pi takes: systemd as PID 1, tested in a booted Debian bookworm container.
+"""The path every Raspberry Pi takes: systemd as PID 1, tested in booted Debian 12 (bookworm) and 13 (trixie).
+
+Both releases run the same checks, one container after the other (they share the host's ports).
 
 The container (systemd-nspawn, see systemd_container.py) shares this machine's network, so pebble on the
 host's loopback is its ACME server and its nginx answers on the host's port 80/443 — which is why the
@@ -16,7 +18,7 @@ import pytest
 
 from conftest import REPO
 from site_checks import http_get, https_get, pebble_root
-from systemd_container import DEFAULT_CACHE_DIR, Container, booted, build_root
+from systemd_container import DEFAULT_CACHE_DIR, SUITES, Container, booted, build_root
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -58,16 +60,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("piserver_wizard-*.whl"))
 
 
-@pytest.fixture(scope="module")
-def pi(as_root: None, acme: dict[str, str], wheel: Path) -> Iterator[dict]:
+@pytest.fixture(scope="module", params=SUITES)
+def pi(request: pytest.FixtureRequest, as_root: None, acme: dict[str, str], wheel: Path) -> Iterator[dict]:
+    suite = request.param
     times = {}
     started = time.monotonic()
-    root = build_root(DEFAULT_CACHE_DIR)
+    root = build_root(DEFAULT_CACHE_DIR, suite)
     times["root"] = time.monotonic() - started
     stopped = _host_web_servers("stop")
     try:
         started = time.monotonic()
-        with booted(root, "piserver-systemd-test") as box:
+        with booted(root, f"piserver-{suite}-test") as box:
             times["boot"] = time.monotonic() - started
             box.run(["useradd", "--create-home", "--shell", "/bin/bash", "pi"], timeout=60)
             box.copy_in(wheel, f"/root/{wheel.name}")
@@ -83,10 +86,10 @@ def pi(as_root: None, acme: dict[str, str], wheel: Path) -> Iterator[dict]:
             started = time.monotonic()
             first = wizard(box)
             times["wizard"] = time.monotonic() - started
-            print(f"\nsystemd path: root {times['root']:.1f} s, boot {times['boot']:.1f} s, "
+            print(f"\nsystemd path on {suite}: root {times['root']:.1f} s, boot {times['boot']:.1f} s, "
                   f"wizard {times['wizard']:.1f} s\n{first.stdout}\n{first.stderr}")
             assert first.returncode == 0, first.stdout + first.stderr
-            yield {"box": box, "first": first, "times": times,
+            yield {"box": box, "first": first, "times": times, "suite": suite,
                    "root": pebble_root(acme, answers.with_name("systemd-root.pem"))}
     finally:
         if stopped:
@@ -151,3 +154,29 @@ def test_no_op_rerun_changes_nothing(pi: dict) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Nothing to do" in again.stdout
     assert box.run(stamp, timeout=60).stdout == before
+
+
+def test_the_release_is_the_one_booted(pi: dict) -> None:
+    """The wizard names the system it found; both releases are taken without --force."""
+    release = {"bookworm": "Debian GNU/Linux 12 (bookworm)", "trixie": "Debian GNU/Linux 13 (trixie)"}[pi["suite"]]
+    assert f"piserver-wizard on piserver-{pi['suite']}-test ({release}," in pi["first"].stdout
+    assert "REFUSED" not in pi["first"].stdout
+
+
+def test_nginx_t_has_no_warning(pi: dict) -> None:
+    """nginx 1.26 (trixie) deprecates `listen ... http2`: the site must use the directive its nginx takes."""
+    checked = pi["box"].run(["nginx", "-t"], timeout=60, check=False)
+    assert checked.returncode == 0, checked.stderr
+    assert "[warn]" not in checked.stderr and "[emerg]" not in checked.stderr, checked.stderr
+
+
+def test_https_speaks_http2(pi: dict) -> None:
+    """Whichever way the site says it (listen parameter or `http2 on;`), nginx offers h2 by ALPN."""
+    import socket
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(pi["root"]))
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", 443), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="systemd.test") as tls:
+            assert tls.selected_alpn_protocol() == "h2"
