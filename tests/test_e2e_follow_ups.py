@@ -103,3 +103,31 @@ def test_killed_after_the_program_file_supervisor_learns_of_it_next_run(phoenix:
     resumed = phoenix.run()
     assert resumed.returncode == 0
     phoenix.serves_https()
+def test_a_stopped_program_is_started(phoenix: Phoenix) -> None:
+    subprocess.run(["supervisorctl", "stop", NAME], check=True, capture_output=True, timeout=60)
+    assert supervisor_state() == "STOPPED"
+    again = phoenix.run()
+    assert again.returncode == 0
+    phoenix.serves_https()
+
+
+def test_a_fatal_program_is_started_once_its_cause_is_gone(phoenix: Phoenix) -> None:
+    gunicorn = Path(f"/home/pi/{NAME}/venv/bin/gunicorn")
+    mode = gunicorn.stat().st_mode
+    gunicorn.chmod(mode & ~(stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
+    try:
+        subprocess.run(["supervisorctl", "restart", NAME], capture_output=True, timeout=60)
+        assert wait_for_state("FATAL") == "FATAL"
+    finally:
+        gunicorn.chmod(mode)
+    again = phoenix.run()
+    assert again.returncode == 0
+    phoenix.serves_https()
+
+
+def test_a_program_removed_from_supervisor_is_added_back(phoenix: Phoenix) -> None:
+    subprocess.run(["supervisorctl", "remove", NAME], check=True, capture_output=True, timeout=60)
+    assert supervisor_state() == "UNKNOWN"
+    again = phoenix.run()
+    assert again.returncode == 0
+    phoenix.serves_https()

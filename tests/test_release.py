@@ -108,3 +108,17 @@ def test_the_wizard_exits_2_on_another_system(as_root: None, wizard_bin: str, tm
     assert "refused before changing anything" in refused.stderr
     dry = run("--dry-run")  # the preview still shows the refusal
     assert "REFUSED: this is Ubuntu" in dry.stdout
+
+
+@pytest.mark.parametrize("version, http2_on", [("1.22.1", False), ("1.26.3", True), ("", False)])
+def test_the_tls_site_says_http2_the_way_its_nginx_takes_it(version: str, http2_on: bool) -> None:
+    """Trixie's nginx 1.26 warns about `listen ... http2` (the e2e test in a trixie container checks
+    `nginx -t` is quiet); bookworm's 1.22 does not know `http2 on;`. The fact decides, per machine."""
+    from test_plan_render import build_plan, facts, make_answers
+    from wizard.services import Services
+
+    plan = build_plan(make_answers(), facts(nginx_version=version), Services(True))
+    tls = plan.step("nginx-tls").files[0].content
+    assert ("    http2 on;" in tls) is http2_on
+    assert ("listen 443 ssl http2;" in tls) is not http2_on
+    assert ("listen [::]:443 ssl http2;" in tls) is not http2_on

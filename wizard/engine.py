@@ -233,6 +233,7 @@ class Engine:
         if inputs_changed and (pending or not files_changed):
             for command in step.on_rerun:
                 self._command(step, command)
+        ensured = self._ensure(step)
         for probe in step.probes:
             if self.stop.is_set():
                 raise RunStopped()
@@ -242,7 +243,19 @@ class Engine:
             self.emit(Output(step.id, f"{'' if self.runner.dry else 'ok: ' if ok else 'FAILED: '}{message}\n"))
             if not ok:
                 raise StepFailed(message.split("\n", 1)[0], message)
-        return bool(step.commands) or folders_changed or files_changed or inputs_changed or pending
+        return bool(step.commands) or folders_changed or files_changed or inputs_changed or pending or ensured
+
+    def _ensure(self, step: Step) -> bool:
+        """The effects a file cannot show, checked on the machine itself; True when something was put right."""
+        acted = False
+        for ensure in step.ensure:
+            if self.runner.dry or not ensure.needed():
+                continue
+            self.emit(Output(step.id, f"{ensure.description}\n"))
+            for command in ensure.commands:
+                self._command(step, command)
+            acted = True
+        return acted
 
     def _roll_back(self, step: Step, tx: FileTransaction) -> None:
         """Restore the files, then run the change commands again so services use the restored config."""

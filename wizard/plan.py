@@ -27,6 +27,16 @@ class Probe:
     check: Check
 
 
+@dataclass(frozen=True)
+class Ensure:
+    """Commands run when the machine lacks an effect its files cannot show (a program stopped by hand,
+    left FATAL, or removed from supervisor): checked after the follow-ups, on every run of the step."""
+
+    description: str  # what is wrong when ``needed`` says so, e.g. "hello is STOPPED"
+    needed: Callable[[], bool]
+    commands: list[Command]
+
+
 @dataclass
 class Step:
     """One unit of progress: skipped when done, retried whole when it failed or was interrupted."""
@@ -41,6 +51,7 @@ class Step:
     on_change: list[Command] = field(default_factory=list)  # after files, only when a file changed
     on_rerun: list[Command] = field(default_factory=list)  # when inputs changed but no file did
     probes: list[Probe] = field(default_factory=list)
+    ensure: list[Ensure] = field(default_factory=list)  # before the probes: put right what the machine lacks
     is_done: Callable[[], bool] | None = None  # the machine says the work is there
     inputs: dict = field(default_factory=dict)  # what the work depends on (fingerprinted in the state)
     remember_inputs: bool = False  # done only if the stored fingerprint matches too
@@ -62,6 +73,7 @@ class Step:
         lines += [f"write {f.path}" for f in self.files]
         lines += [link.describe() for link in self.links]
         lines += [c.display() for c in self.validate + self.on_change]
+        lines += [f"if {e.description}: {'; '.join(c.display() for c in e.commands)}" for e in self.ensure]
         lines += [f"check: {p.description}" for p in self.probes]
         return lines
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from .. import verify
 from ..commands import Command
 from ..files import AppFolder, PlannedFile
-from ..plan import Probe, Step
+from ..plan import Ensure, Probe, Step
 from ..render import render
 from .context import Context
 
@@ -24,6 +26,23 @@ def program_files(ctx: Context) -> list[PlannedFile]:
     return files
 
 
+def _state_in(program_name: str, *states: str) -> Callable[[], bool]:
+    return lambda: verify.supervisor_state(program_name) in states
+
+
+def keep_running(name: str) -> list[Ensure]:
+    """A program supervisor does not know (a run killed before `update`, or `supervisorctl remove`),
+    one stopped (by hand, or by a run that died), one FATAL or backing off after its cause was fixed:
+    each is put right, where waiting for RUNNING would only time out."""
+    reread, update = Command.of("supervisorctl", "reread"), Command.of("supervisorctl", "update")
+    return [
+        Ensure(f"supervisor does not know {name}", _state_in(name, "UNKNOWN"), [reread, update]),
+        Ensure(f"{name} is not running", _state_in(name, "STOPPED", "EXITED", "FATAL"),
+               [Command.of("supervisorctl", "start", name)]),
+        Ensure(f"{name} is backing off", _state_in(name, "BACKOFF"), [Command.of("supervisorctl", "restart", name)]),
+    ]
+
+
 def program(ctx: Context, import_inputs: dict) -> list[Step]:
     """``import_inputs``: what the app is made of; a change there restarts the program."""
     app, layout = ctx.answers.app, ctx.layout
@@ -34,6 +53,7 @@ def program(ctx: Context, import_inputs: dict) -> list[Step]:
         folders=folders, files=files,
         on_change=[Command.of("supervisorctl", "reread"), Command.of("supervisorctl", "update")],
         on_rerun=[Command.of("supervisorctl", "restart", app.name)],
+        ensure=keep_running(app.name),
         probes=[Probe(f"supervisor says {app.name} is RUNNING and it answers on {app.bind}",
                       lambda: verify.wait_serving(app.name, app.bind, layout.error_log))],
         # What needs a restart without changing the supervisor program (that one restarts on update).
