@@ -49,9 +49,9 @@ def test_every_command_is_an_argv_of_strings() -> None:
 def test_the_guide_in_order() -> None:
     plan = build_plan(make_answers(), facts(installed={"apache2": "2.4"}), Services(False))
     ids = [s.id for s in plan.steps]
-    assert ids == ["apt-update", "apache-purge", "nginx-install", "python-venv", "app-folder", "app-files",
-                   "venv", "pip", "app-import", "supervisor-install", "app-program", "nginx-catchall",
-                   "nginx-site", "certbot-install", "certificate", "nginx-tls", "renew-dry-run", "renewal", "verify"]
+    assert ids == ["apt-update", "apache-purge", "packages", "nginx-start", "supervisor-start", "app-folder",
+                   "app-files", "venv", "pip", "app-import", "app-program", "nginx-catchall", "nginx-site",
+                   "certificate", "nginx-tls", "renew-dry-run", "renewal", "verify"]
 
 
 def test_apache_is_left_alone_when_not_asked_or_not_there() -> None:
@@ -199,3 +199,17 @@ def test_changes_are_said_in_the_users_terms() -> None:
     assert describe_changes(old, new) == ["domains: +b.example \u2212www.a.example", "app.packages: +requests",
                                           "app.workers: 2 -> 3"]
     assert describe_changes(old, old) == [] and describe_changes(None, new) == []
+
+
+@pytest.mark.parametrize("systemd", [True, False])
+def test_one_apt_transaction_installs_every_package(systemd: bool) -> None:
+    """One `apt-get install` for the whole plan (apt's database read and dpkg's triggers once), before
+    any service is started; cron comes in it when cron renews."""
+    plan = build_plan(make_answers(), facts(), Services(systemd))
+    installs = [(s.id, c.argv) for s in plan.steps for c in s.commands if "apt-get" in c.argv and "install" in c.argv]
+    assert len(installs) == 1, installs
+    step_id, argv = installs[0]
+    wanted = {"nginx", "python3-venv", "supervisor", "certbot", "python3-certbot-nginx"} | (set() if systemd else {"cron"})
+    assert set(argv[argv.index("install") + 1:]) == wanted
+    ids = [s.id for s in plan.steps]
+    assert ids.index(step_id) < ids.index("nginx-start") < ids.index("supervisor-start") < ids.index("app-program")

@@ -111,13 +111,11 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
         app_facts = probe_app(answers.app.user, answers.app.directory, layout.requirements, answers.app.name)
     ctx = steps.Context(answers, facts, services or Services(facts.systemd), layout, app_facts,
                         state_files or {})
-    plan = [*steps.system.before_install(ctx), *steps.system.nginx(ctx), *steps.system.python_venv(ctx),
+    plan = [*steps.system.before_install(ctx), *steps.system.packages(ctx), *steps.system.services_started(ctx),
             *steps.app.folders(ctx), *steps.app.files(ctx)]
     packages = steps.app.packages_and_import(ctx)
-    plan += [*packages, *steps.system.supervisor(ctx), *steps.program.program(ctx, packages[-1].inputs),
-             *steps.site.site(ctx)]
+    plan += [*packages, *steps.program.program(ctx, packages[-1].inputs), *steps.site.site(ctx)]
     if answers.https.enabled:
-        plan += [*steps.system.certbot(ctx), *steps.https.certificate(ctx), *steps.https.renew_test(ctx),
-                 *steps.renewal.renewal(ctx)]
+        plan += [*steps.https.certificate(ctx), *steps.https.renew_test(ctx), *steps.renewal.renewal(ctx)]
     plan += steps.check.verify_site(ctx)
     return Plan(answers, facts, plan)

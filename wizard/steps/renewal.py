@@ -7,7 +7,7 @@ from ..files import Link, PlannedFile
 from ..layout import CRON_FILE, DEBIAN_CRON_FILE
 from ..plan import Step
 from ..render import render
-from .context import Context, apt_get, renewal_method
+from .context import Context, renewal_method
 
 
 def renewal(ctx: Context) -> list[Step]:
@@ -22,5 +22,5 @@ def renewal(ctx: Context) -> list[Step]:
     cron = PlannedFile(CRON_FILE, render("certbot-cron.j2", schedule=schedule))
     return [Step(
         "renewal", f"Renew certificates by cron ({schedule})",
-        commands=[apt_get("install", "cron"), *commands], files=[cron], links=[Link(DEBIAN_CRON_FILE, None)],
+        commands=commands, files=[cron],  # cron itself came with the other packages (system.packages) links=[Link(DEBIAN_CRON_FILE, None)],
         is_done=lambda: services.is_active("cron") and not services.timer_active())]
