@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from systemd_container import (BASE_ENV, DEFAULT_CACHE_DIR, HOST_CA_DIR, _host_run, _safe_rmtree, host_mirror)
+from systemd_container import BASE_ENV, DEFAULT_CACHE_DIR, HOST_CA_DIR, _host_run, _safe_rmtree, host_mirror
 
 QEMU = {"armhf": "qemu-arm", "arm64": "qemu-aarch64"}
 MACHINE = {"armhf": "armv7l", "arm64": "aarch64"}

@@ -8,6 +8,7 @@ supervisor by hand: each time the same answers again bring it back RUNNING.
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import time
 from pathlib import Path

@@ -8,15 +8,14 @@ than a real board's CPU but with this machine's disk and network).
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from foreign_arch import MACHINE, binfmt_problem, build_root, run_in
 
 from conftest import REPO
-from foreign_arch import MACHINE, binfmt_problem, build_root, run_in
 
 pytestmark = [pytest.mark.slow]
 

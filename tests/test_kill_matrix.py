@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -22,11 +23,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from kill_helpers import Killed, Progress, run_until
+from test_systemd_e2e import _host_web_servers
+
+from conftest import REPO
 from site_checks import pebble_root
 from systemd_container import BASE_ENV, DEFAULT_CACHE_DIR, Container, booted, build_root
-from test_systemd_e2e import _host_web_servers, wheel  # noqa: F401 (the wheel fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -202,6 +204,14 @@ def _run(box: Container, log: Path, moment: Moment | None) -> Killed:
 
 
 @pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(["python3", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+                   check=True, timeout=600)
+    return next(out.glob("piserver_wizard-*.whl"))
+
+
+@pytest.fixture(scope="module")
 def matrix(as_root: None, acme: dict[str, str], wheel: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     folder = tmp_path_factory.mktemp("kill")
@@ -293,7 +303,6 @@ def test_a_reboot_brings_the_site_back(matrix: Matrix, acme: dict[str, str]) -> 
         time.sleep(0.2)
     from systemd_container import _teardown
     _teardown(matrix.box.nspawn, matrix.box.pid1)
-    import subprocess
     subprocess.run(["umount", "-l", str(root)], capture_output=True)
     base = build_root(DEFAULT_CACHE_DIR, SUITE)
     with booted(base, "piserver-kill", keep=keep) as again:

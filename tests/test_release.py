@@ -115,6 +115,7 @@ def test_the_tls_site_says_http2_the_way_its_nginx_takes_it(version: str, http2_
     """Trixie's nginx 1.26 warns about `listen ... http2` (the e2e test in a trixie container checks
     `nginx -t` is quiet); bookworm's 1.22 does not know `http2 on;`. The fact decides, per machine."""
     from test_plan_render import build_plan, facts, make_answers
+
     from wizard.services import Services
 
     plan = build_plan(make_answers(), facts(nginx_version=version), Services(True))

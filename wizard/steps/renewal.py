@@ -22,5 +22,6 @@ def renewal(ctx: Context) -> list[Step]:
     cron = PlannedFile(CRON_FILE, render("certbot-cron.j2", schedule=schedule))
     return [Step(
         "renewal", f"Renew certificates by cron ({schedule})",
-        commands=commands, files=[cron],  # cron itself came with the other packages (system.packages) links=[Link(DEBIAN_CRON_FILE, None)],
+        # cron itself came in the one apt transaction (system.packages)
+        commands=commands, files=[cron], links=[Link(DEBIAN_CRON_FILE, None)],
         is_done=lambda: services.is_active("cron") and not services.timer_active())]
