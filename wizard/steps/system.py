@@ -41,7 +41,7 @@ def packages(ctx: Context) -> list[Step]:
     """Every package the plan needs in one apt transaction: apt reads its database and dpkg runs its
     triggers (man-db alone takes tens of seconds on a Pi Zero) once, not once per package group."""
     needed = needed_packages(ctx)
-    return [Step("packages", f"Install {', '.join(needed)}", commands=[apt_get("install", *needed)],
+    return [Step("packages", f"Install the system packages ({', '.join(needed)})", commands=[apt_get("install", *needed)],
                  is_done=all_installed(needed))]
 
 
