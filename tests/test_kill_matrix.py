@@ -123,6 +123,9 @@ class Moment:
         after = [(at, line) for at, line in progress.lines if at >= began]
         starts = [at for at, line in after if line == f"  $ {longest.display}"]
         if not starts:
+            if any(line.startswith("  -> ") for _, line in after):
+                self.note = f"{_short(longest.display)}: not run this time (found done); killed at the step's end"
+                return True
             return False
         since = progress.now - starts[0]
         later = [(at, line) for at, line in after if at >= starts[0]][1:]
