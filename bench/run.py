@@ -177,14 +177,16 @@ def streaming(lines: int, rounds: int) -> None:
     for mode, run in (("headless", flood_headless), ("tui", flood_tui)):
         measured = run(lines, rounds)
         bare, plain, child = measured["bare"], measured["file"], measured["wizard"]
-        ratio, text = ratio_text(child, bare)
+        _, text = ratio_text(child, bare)
         line(f"{mode}: the child writing to /dev/null", f"{statistics.median(bare):.3f} s  "
              f"(range {min(bare):.3f}-{max(bare):.3f})")
-        line(f"{mode}: the child under the wizard", f"{statistics.median(child):.3f} s  {text}",
-             f"target <= 1.10x: {verdict(f'flood, {mode}', ratio <= 1.10)}")
+        line(f"{mode}: the child under the wizard", f"{statistics.median(child):.3f} s  {text} of /dev/null")
         line("  the floor: into a plain file, nobody reading", f"{statistics.median(plain):.3f} s  "
-             f"{ratio_text(plain, bare)[1]}")
-        line("  the wizard against that floor", f"{ratio_text(child, plain)[1]}")
+             f"{ratio_text(plain, bare)[1]} of /dev/null")
+        # Storing the output is the run log's job, so the file is the floor the wizard is held to (issue 19).
+        floor_ratio, floor_text = ratio_text(child, plain)
+        line("  the wizard against that floor", floor_text,
+             f"target <= 1.03x: {verdict(f'flood against the floor, {mode}', floor_ratio <= 1.03)}")
         cpu = measured["cpu"]
         line("  the wizard's own CPU time during a flood", f"{cpu:.2f} s  ({cpu / statistics.median(child):.0%} "
              "of the child's wall time)")
