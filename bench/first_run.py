@@ -8,6 +8,7 @@ what the issue is about: apt transactions (apt's history.log) and dpkg runs (dpk
 each one re-reads the package database and may run triggers). Nothing asserts a time.
 
     sudo flock /work/e2e.lock .venv-test/bin/python bench/first_run.py [--suite bookworm] [--rounds 1]
+        [--before TREE]      # TREE: a source tree of an earlier version, e.g. from `git archive`
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def acme() -> dict[str, str]:
     return dict(line.split("=", 1) for line in ACME_ENV.read_text().splitlines() if "=" in line)
 
 
-def wheel(folder: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(folder), str(REPO)],
+def wheel(folder: Path, tree: Path = REPO) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(folder), str(tree)],
                    check=True, timeout=600)
     return next(folder.glob("piserver_wizard-*.whl"))
 
@@ -101,7 +103,7 @@ def bare(box: Container, facts: dict[str, str]) -> None:
 
 def one(kind: str, root: Path, whl: Path, facts: dict[str, str], folder: Path) -> tuple[float, int, int]:
     with booted(root, f"piserver-bench-{kind}") as box:
-        if kind == "wizard":
+        if kind.startswith("wizard"):
             prepare(box, whl, facts, folder)
         else:
             box.run(["useradd", "--create-home", "--shell", "/bin/bash", "pi"], timeout=60)
@@ -110,7 +112,7 @@ def one(kind: str, root: Path, whl: Path, facts: dict[str, str], folder: Path) -
                                  "> /etc/ssl/acme-test-bundle.pem"], timeout=30)
         apt0, dpkg0 = counts(box)
         started = time.monotonic()
-        (wizard if kind == "wizard" else bare)(box, facts)
+        (wizard if kind.startswith("wizard") else bare)(box, facts)
         seconds = time.monotonic() - started
         apt1, dpkg1 = counts(box)
     return seconds, apt1 - apt0, dpkg1 - dpkg0
@@ -120,15 +122,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--suite", default="bookworm")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--before", type=Path, metavar="TREE",
+                        help="also run the wizard built from this source tree (an earlier version), as 'before'")
     args = parser.parse_args()
     facts = acme()
     root = build_root(DEFAULT_CACHE_DIR, args.suite)
     with tempfile.TemporaryDirectory() as tmp:
-        whl = wheel(Path(tmp))
-        results: dict[str, list[tuple[float, int, int]]] = {"wizard": [], "bare": []}
+        wheels = {"wizard": wheel(Path(tmp) / "now")}
+        if args.before:
+            wheels["wizard-before"] = wheel(Path(tmp) / "before", args.before)
+        results: dict[str, list[tuple[float, int, int]]] = {kind: [] for kind in [*wheels, "bare"]}
+        kinds = list(results)
         for round_ in range(args.rounds):
-            for kind in (("wizard", "bare") if round_ % 2 == 0 else ("bare", "wizard")):
-                results[kind].append(one(kind, root, whl, facts, Path(tmp)))
+            shift = round_ % len(kinds)
+            for kind in kinds[shift:] + kinds[:shift]:
+                results[kind].append(one(kind, root, wheels.get(kind, wheels["wizard"]), facts, Path(tmp)))
                 seconds, apt, dpkg = results[kind][-1]
                 print(f"round {round_ + 1} {kind:6}: {seconds:6.1f} s, {apt} apt transactions, {dpkg} dpkg runs",
                       flush=True)
@@ -136,8 +144,10 @@ def main() -> int:
     base = statistics.median(r[0] for r in results["bare"])
     print(f"\nfirst run on {args.suite}, from scratch: wizard {wiz:.1f} s, bare minimum {base:.1f} s: "
           f"{wiz / base:.2f}x (target 1.10x or less: {'met' if wiz / base <= 1.10 else 'NOT met'})")
-    print(f"apt transactions: wizard {results['wizard'][-1][1]}, bare {results['bare'][-1][1]}; "
-          f"dpkg runs: wizard {results['wizard'][-1][2]}, bare {results['bare'][-1][2]}")
+    for kind, rows in results.items():
+        print(f"{kind:13}: median {statistics.median(r[0] for r in rows):6.1f} s "
+              f"({statistics.median(r[0] for r in rows) / base:.2f}x the bare minimum), "
+              f"{rows[-1][1]} apt transactions, {rows[-1][2]} dpkg runs")
     return 0
 
 
