@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What a step may ask for from the wizard's environment, by name (Command.needs).
+_PROXIES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 PASSED_THROUGH = {
-    "ca-bundle": ("REQUESTS_CA_BUNDLE", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-                  "NO_PROXY"),
+    "proxy": _PROXIES,  # apt
+    "ca-bundle": ("REQUESTS_CA_BUNDLE", *_PROXIES),  # certbot and pip talk to servers over HTTPS
     "pip": ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_TRUSTED_HOST", "PIP_CERT",
             "PIP_DEFAULT_TIMEOUT"),
 }

@@ -34,7 +34,7 @@ def apt_get(*args: str, timeout: float = 1800.0) -> Command:
     return Command.of(
         "apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Use-Pty=0",
         "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", *args,
-        env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=timeout,
+        env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=timeout, needs=("proxy",),
     )
 
 
