@@ -40,8 +40,10 @@ class StepRecord:
 
 
 def _step_record(data: dict[str, Any]) -> StepRecord:
-    """A stored record; a status this version does not know reads as FAILED (the step is done again)."""
-    record = StepRecord(**data)
+    """A stored record; a status this version does not know reads as FAILED (the step is done again), and
+    keys it does not know (written by a newer version) are left out rather than refusing the whole store."""
+    known = {name: value for name, value in data.items() if name in StepRecord.__dataclass_fields__}
+    record = StepRecord(**known)
     try:
         record.status = StepStatus(record.status)
     except ValueError:
