@@ -2,6 +2,8 @@
 
 One app ("rerun") goes through: a first run killed with SIGKILL while dpkg installs a package, the resume,
 a same-answers re-run, domains a -> b + www.b, one name removed, workers changed, HTTPS off and on again.
+Each test first brings the app to the answers it starts from (``Scenario.settle``): in the file's order that
+is a no-op re-run of a second or so; alone or in another order, it is the install the test needs.
 """
 
 from __future__ import annotations
@@ -49,8 +51,19 @@ class Scenario:
         self.wizard_bin, self.acme, self.folder = wizard_bin, acme, folder
         self.answers = folder / "answers.toml"
         self.root: Path | None = None
+        self.written: tuple[list[str], int, bool] = (["alpha.test"], 2, True)
+
+    def settle(self, domains: list[str] | None = None, workers: int | None = None,
+               https: bool | None = None) -> None:
+        """Installed with these answers (the last written where not given) before the test's own change."""
+        last = self.written
+        self.write(last[0] if domains is None else domains, last[1] if workers is None else workers,
+                   last[2] if https is None else https)
+        done = self.run()
+        assert done.returncode == 0, done.stdout + done.stderr
 
     def write(self, domains: list[str], workers: int = 2, https: bool = True) -> None:
+        self.written = (list(domains), workers, https)
         self.answers.write_text(TEMPLATE.format(domains=repr(domains).replace("'", '"'), workers=workers,
                                                 https=str(https).lower(), server=self.acme["ACME_DIRECTORY_URL"]))
 
@@ -115,6 +128,7 @@ def test_kill_9_while_dpkg_installs_then_resume(scenario: Scenario) -> None:
 
 def test_an_interrupted_dpkg_is_repaired_before_apt(scenario: Scenario, tmp_path: Path) -> None:
     """The state a dpkg killed mid-install leaves, made deterministic: a package unpacked, not configured."""
+    scenario.write(*scenario.written)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "purge", "-y", "-q", "cron"], check=True, capture_output=True, timeout=600, env=env)
     subprocess.run(["apt-get", "download", "-q", "cron"], check=True, capture_output=True, timeout=600,
@@ -129,6 +143,7 @@ def test_an_interrupted_dpkg_is_repaired_before_apt(scenario: Scenario, tmp_path
 
 
 def test_same_answers_is_a_quick_no_op(scenario: Scenario) -> None:
+    scenario.settle()
     before = tree_fingerprint(*WATCHED)
     pids = (nginx_master(), pid_of("/home/pi/rerun/venv/bin/gunicorn"), cert_file())
     started = time.monotonic()
@@ -140,6 +155,7 @@ def test_same_answers_is_a_quick_no_op(scenario: Scenario) -> None:
 
 
 def test_domains_replaced_then_one_removed(scenario: Scenario) -> None:
+    scenario.settle(["alpha.test"], workers=2, https=True)
     scenario.write(["beta.test", "www.beta.test"])
     changed = scenario.run()
     assert changed.returncode == 0
@@ -166,6 +182,7 @@ def test_domains_replaced_then_one_removed(scenario: Scenario) -> None:
 
 
 def test_workers_change_restarts_only_the_app(scenario: Scenario) -> None:
+    scenario.settle(["beta.test"], workers=2, https=True)
     others = {name: pid for name in ("e2e", "secure", "plain")
               if (pid := pid_of(f"/home/pi/{name}/venv/bin/gunicorn"))}
     nginx_before, app_before, cert_before = nginx_master(), pid_of("/home/pi/rerun/venv/bin/gunicorn"), cert_file()
@@ -183,6 +200,7 @@ def test_workers_change_restarts_only_the_app(scenario: Scenario) -> None:
 
 
 def test_https_off_then_on(scenario: Scenario) -> None:
+    scenario.settle(["beta.test"], workers=3, https=True)  # a certificate for beta.test to keep
     scenario.write(["beta.test"], workers=3, https=False)
     off = scenario.run()
     assert off.returncode == 0
