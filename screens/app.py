@@ -83,6 +83,14 @@ class WizardApp(App[int]):
         self.draft = Draft(self.facts, answers)
         self.push_screen(QuestionsScreen(SECTIONS[0]))
 
+    def revisit(self, answers: Answers, section: str) -> None:
+        """One section's questions again, with these answers (a failed run's way out: another HTTPS choice)."""
+        from .questions import QuestionsScreen
+
+        assert self.facts is not None
+        self.draft = Draft(self.facts, answers)
+        self.push_screen(QuestionsScreen(section))
+
     def review(self, answers: Answers | None = None) -> None:
         from .review import ReviewScreen
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from wizard import dns01
 from wizard.answers import FIELDS, SECTIONS, Answers, Field, cross_check, from_sections
 from wizard.facts import Facts
 from wizard.schema import default_workers
@@ -93,6 +94,8 @@ class Draft:
         base = answers if answers is not None else defaults_for(facts)
         self.raw: dict[str, Any] = {f.dotted: to_raw(f, base.get(f.dotted)) for f in FIELDS}
         self.touched: set[str] = set()
+        # What the DNS provider's credentials file will hold (tokens included): never an answer, never saved.
+        self.dns_values: dict[str, str] = {}
         self.attempted: set[str] = set()  # sections where Next was pressed
         # The folder follows /srv/NAME or /home/USER/NAME, and a dedicated user the app's name, until edited
         # (fresh answers only).
@@ -102,7 +105,17 @@ class Draft:
     def fields(self, section: str) -> list[Field]:
         """The fields asked on a section's screen; apache removal only where apache is installed."""
         return [f for f in FIELDS if f.section == section
-                and not (f.dotted == "system.remove_apache" and not self.facts.has("apache2"))]
+                and not (f.dotted == "system.remove_apache" and not self.facts.has("apache2"))
+                and self._relevant(f.dotted)]
+
+    def _relevant(self, dotted: str) -> bool:
+        """DNS-01's questions only when it is chosen, the challenge only where a public CA checks one."""
+        public_ca = self.raw["https.mode"] == "certonly"
+        if dotted == "https.challenge":
+            return public_ca
+        if dotted.startswith("https.dns_"):
+            return public_ca and self.raw["https.challenge"] == "dns-01"
+        return True
 
     def set(self, dotted: str, raw: Any) -> set[str]:
         """Store a typed value; returns the other keys whose raw value changed because of it."""
@@ -145,11 +158,39 @@ class Draft:
                     values[field.section][field.key] = field.fresh_default()
         return from_sections(values), errors
 
+    def dns_settings(self) -> tuple[tuple[str, str, bool], ...]:
+        """The settings the chosen DNS plugin's file holds, when dns-01 is chosen; the screen asks them."""
+        if not self._relevant("https.dns_provider"):
+            return ()
+        return dns01.PROVIDERS.get(str(self.raw["https.dns_provider"]).strip().lower(), ())
+
+    def pending_credentials(self) -> tuple[str, str] | None:
+        """(path, file text) once every setting is typed: the file is written when the page is left."""
+        settings = self.dns_settings()
+        if not settings or not all(self.dns_values.get(key, "").strip() for key, _, _ in settings):
+            return None
+        provider = str(self.raw["https.dns_provider"]).strip().lower()
+        text = dns01.credentials_text(provider, {key: self.dns_values[key] for key, _, _ in settings})
+        return dns01.default_credentials_path(provider), text
+
+    def write_credentials(self) -> str | None:
+        """Write the typed credentials root-only, name the file in the answers, forget the token."""
+        pending = self.pending_credentials()
+        if pending is None:
+            return None
+        path, text = pending
+        dns01.write_credentials(path, text)
+        self.dns_values.clear()
+        self.raw["https.dns_credentials"] = path
+        return path
+
     def errors(self, section: str | None = None) -> dict[str, str]:
         """Each wrong field's message: its own check first, then the rules between keys."""
         answers, errors = self._answers(strict=False)
         for dotted, message in cross_check(answers, has_systemd=self.facts.systemd):
             errors.setdefault(dotted, message)
+        if self.pending_credentials() is not None and errors.get("https.dns_credentials"):
+            errors.pop("https.dns_credentials")  # the file is written from the values typed on this page
         if section is None:
             return errors
         asked = {f.dotted for f in self.fields(section)}

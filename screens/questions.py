@@ -79,6 +79,22 @@ class FieldRow(Vertical):
         self.set_class(bool(message), "invalid")
 
 
+class CredentialRow(Vertical):
+    """One setting of the DNS provider's credentials file; a secret one is masked and goes only to that file."""
+
+    def __init__(self, key: str, label: str, secret: bool, value: str) -> None:
+        super().__init__(id=f"row-dns-{key}", classes="field-row")
+        self.key, self.label, self.secret, self.value = key, label, secret, value
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field-line"):
+            yield Label(self.label, classes="field-label")
+            yield TypedInput(self.value, password=self.secret, id=f"dnsv-{self.key}", compact=True,
+                             select_on_focus=False)
+        yield Static("written to a file only root can read (0600); never saved, logged or shown"
+                     if self.secret else f"for {self.key}", classes="field-help")
+
+
 class QuestionsScreen(Screen):
     CSS_PATH = "questions.tcss"
     BINDINGS = [
@@ -99,11 +115,15 @@ class QuestionsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.sub_title)
+        self._composed = self._shape()
         with VerticalScroll(id="form"):
             yield Static(f"[b]{SECTION_TITLES[self.section]}[/b]: {escape(SECTION_INTROS[self.section])}",
                          classes="intro")
             for field in self.draft.fields(self.section):
                 yield FieldRow(field, self.draft.raw[field.dotted])
+                if field.dotted == "https.dns_provider":
+                    for key, label, secret in self.draft.dns_settings():
+                        yield CredentialRow(key, label, secret, self.draft.dns_values.get(key, ""))
         with Horizontal(classes="buttons"):
             yield Button("Back", id="back", compact=True)
             last = self.section == SECTIONS[-1]
@@ -131,6 +151,11 @@ class QuestionsScreen(Screen):
         return shown
 
     def _changed(self, widget: Widget, value: Any) -> None:
+        credential = next((a for a in widget.ancestors if isinstance(a, CredentialRow)), None)
+        if credential is not None:
+            self.draft.dns_values[credential.key] = str(value)
+            self.show_errors()
+            return
         row = next((a for a in widget.ancestors if isinstance(a, FieldRow)), None)
         if row is None:
             return
@@ -144,7 +169,40 @@ class QuestionsScreen(Screen):
                     with widget_of.prevent(Input.Changed):
                         widget_of.value = str(self.draft.raw[dotted])
                     widget_of.cursor_position = len(widget_of.value)
+        if self._shape() != self._composed:
+            self._composed = self._shape()
+            self.call_later(self._rebuild, row.field)  # a choice that brings or hides questions (dns-01)
         self.show_errors()
+
+    def _shape(self) -> tuple[list[Field], tuple[tuple[str, str, bool], ...]]:
+        """The questions the answers so far call for: when a choice changes them, the form is rebuilt."""
+        return self.draft.fields(self.section), self.draft.dns_settings()
+
+    async def _rebuild(self, keep: Field) -> None:
+        """Compose the form again for the questions the new choice asks; the focus stays on that choice."""
+        await self.recompose()
+        self.show_errors()
+        self._widget(keep).focus()
+
+    def _write_credentials(self) -> bool:
+        """The DNS token typed here goes into its root-only file now, and out of the form."""
+        try:
+            path = self.draft.write_credentials()
+        except OSError as error:
+            self.notify(f"The DNS credentials could not be written: {error}", severity="error", timeout=6)
+            return False
+        if path is not None:
+            for row in list(self.query(CredentialRow)):
+                box = row.query_one(Input)
+                with box.prevent(Input.Changed):
+                    box.value = ""
+            field_row = self._row("https.dns_credentials")
+            if field_row is not None:
+                widget = self._widget(field_row.field)
+                with widget.prevent(Input.Changed):
+                    widget.value = path  # type: ignore[attr-defined]
+            self.notify(f"DNS credentials written to {path} (root only, 0600).", timeout=4)
+        return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._changed(event.input, event.value)
@@ -157,12 +215,12 @@ class QuestionsScreen(Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter moves on: to the next field, or from the last one to the next screen."""
-        rows = list(self.query(FieldRow))
+        rows = list(self.query(".field-row"))
         current = next((i for i, r in enumerate(rows) if event.input in r.query(Input)), None)
         if current is None or current + 1 >= len(rows):
             self.action_next()
         else:
-            self._widget(rows[current + 1].field).focus()
+            rows[current + 1].query("Input, Select, Checkbox").first().focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "back":
@@ -175,6 +233,8 @@ class QuestionsScreen(Screen):
 
     def action_next(self) -> None:
         self.draft.attempted.add(self.section)
+        if not self._write_credentials():
+            return
         errors = self.show_errors()
         if errors:
             first = next(r for r in self.query(FieldRow) if r.field.dotted in errors)

@@ -26,6 +26,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
+from wizard.diagnose import SWITCH_MARK
 from wizard.events import Event
 from wizard.lock import LockedError
 from wizard.session import RunSession, Session
@@ -288,7 +289,7 @@ class RunScreen(Screen):
         view = self.views.get(self.failed or "")
         self.query_one(FailurePanel).open(text, retry=view is not None or bool(self.crashed and self.run),
                                           skip=view is not None and view.safe_to_skip,
-                                          show_log=self.log_path is not None)
+                                          show_log=self.log_path is not None, switch_https=self._port80_blocked())
         self.refresh_bindings()
 
     def _close_prompt(self) -> None:
@@ -406,6 +407,18 @@ class RunScreen(Screen):
         else:
             self.query_one(FailurePanel).display = False
             self._finish()
+
+    def _port80_blocked(self) -> bool:
+        """The certificate failed because nothing reached port 80 (wizard.diagnose says so): offer the others."""
+        view = self.views.get(self.failed or "")
+        return view is not None and SWITCH_MARK in view.message + view.tail
+
+    def action_switch_https(self) -> None:
+        """Back to the HTTPS questions with these answers, to choose dns-01 or local-ca; the run resumes after."""
+        if self.running or not self._port80_blocked():
+            return
+        self._release()
+        self.app.revisit(self.session.answers, "https")
 
     def action_show_log(self) -> None:
         from .logview import LogScreen

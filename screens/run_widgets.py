@@ -208,18 +208,20 @@ class FailurePanel(Vertical):
             yield Button("Retry", id="retry", variant="primary", compact=True)
             yield Button("Skip", id="skip", compact=True)
             yield Button("Show log", id="show_log", compact=True)
+            yield Button("Use DNS-01 or the local CA", id="switch_https", compact=True)
             yield Button("Quit", id="quit_run", variant="error", compact=True)
 
     def on_mount(self) -> None:
         self.display = False
 
-    def open(self, text: str, *, retry: bool, skip: bool, show_log: bool) -> None:
+    def open(self, text: str, *, retry: bool, skip: bool, show_log: bool, switch_https: bool = False) -> None:
         """Show ``text`` (markup) with the buttons that apply; the first of Retry or Quit gets the focus."""
         self.query_one("#failure-text", Static).update(text)
         self.display = True
         self.query_one("#retry").display = retry
         self.query_one("#skip").display = skip
         self.query_one("#show_log").display = show_log
+        self.query_one("#switch_https").display = switch_https  # port 80 unreachable: other ways to HTTPS
         self.query_one("#retry" if retry else "#quit_run", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

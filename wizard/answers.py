@@ -34,6 +34,7 @@ class SiteAnswers:
     domains: list[str] = _default("site.domains")
     disable_default_site: bool = _default("site.disable_default_site")
     max_upload: str = _default("site.max_upload")
+    serve_lan_addresses: bool = _default("site.serve_lan_addresses")
 
 
 @dataclass
@@ -63,6 +64,10 @@ class HttpsAnswers:
     email: str = _default("https.email")
     agree_tos: bool = _default("https.agree_tos")
     mode: str = _default("https.mode")
+    challenge: str = _default("https.challenge")
+    dns_provider: str = _default("https.dns_provider")
+    dns_credentials: str = _default("https.dns_credentials")
+    dns_propagation_seconds: int = _default("https.dns_propagation_seconds")
     acme_server: str = _default("https.acme_server")
     redirect: bool = _default("https.redirect")
     renewal: str = _default("https.renewal")

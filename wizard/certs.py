@@ -19,6 +19,7 @@ class CertInfo:
     names: frozenset[str]
     server: str
     not_after: str
+    authenticator: str = ""  # how certbot proves the names at renewal: webroot, nginx, dns-cloudflare...
 
 
 def _decode(pem_path: Path) -> dict:
@@ -46,11 +47,25 @@ def read(cert_name: str) -> CertInfo | None:
     except (OSError, configparser.Error):
         return None
     server = parser.get("renewalparams", "server", fallback="")
-    return CertInfo(names, server, decoded.get("notAfter", ""))
+    authenticator = parser.get("renewalparams", "authenticator", fallback="")
+    return CertInfo(names, server, decoded.get("notAfter", ""), authenticator)
 
 
 def cert_der(cert_name: str) -> bytes | None:
+    return der_of(str(live_dir(cert_name) / "cert.pem"))
+
+
+def der_of(pem_path: str) -> bytes | None:
     try:
-        return ssl.PEM_cert_to_DER_cert((live_dir(cert_name) / "cert.pem").read_text())
+        return ssl.PEM_cert_to_DER_cert(Path(pem_path).read_text())
     except (OSError, ValueError):
         return None
+
+
+def names_in(pem_path: str) -> frozenset[str] | None:
+    """The DNS names of a certificate file (the local CA's, which certbot does not know)."""
+    try:
+        decoded = _decode(Path(pem_path))
+    except (OSError, ssl.SSLError, ValueError):
+        return None
+    return frozenset(value.lower() for kind, value in decoded.get("subjectAltName", ()) if kind == "DNS")

@@ -230,11 +230,12 @@ class AppFacts:
     home: str  # the app user's home folder (HOME for pip and gunicorn)
     requirements_hash: str = ""  # sha256 of the app's requirements.txt; "" when it has none
     has_certificate: bool = False  # certbot holds a certificate under the app's name
+    has_local_certificate: bool = False  # the wizard's local CA issued one for it (https.mode = "local-ca")
 
 
 def probe_app(user: str, directory: str, requirements: str, cert_name: str) -> AppFacts:
     """``directory``: the app's folder, the home of a user the wizard will create."""
-    from . import boundary, certs
+    from . import boundary, certs, localca
     from .files import sha256
 
     try:
@@ -242,4 +243,5 @@ def probe_app(user: str, directory: str, requirements: str, cert_name: str) -> A
     except KeyError:
         home = directory
     content = boundary.read_as_owner(requirements, user)
-    return AppFacts(home, sha256(content) if content is not None else "", certs.read(cert_name) is not None)
+    return AppFacts(home, sha256(content) if content is not None else "", certs.read(cert_name) is not None,
+                    os.path.isfile(f"{localca.cert_dir(cert_name)}/fullchain.pem"))

@@ -115,7 +115,9 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
             *steps.app.folders(ctx), *steps.app.files(ctx)]
     packages = steps.app.packages_and_import(ctx)
     plan += [*packages, *steps.program.program(ctx, packages[-1].inputs), *steps.site.site(ctx)]
-    if answers.https.enabled:
+    if answers.https.enabled and answers.https.mode == "local-ca":
+        plan += steps.localca.steps(ctx)
+    elif answers.https.enabled:
         plan += [*steps.https.certificate(ctx), *steps.https.renew_test(ctx), *steps.renewal.renewal(ctx)]
     plan += steps.check.verify_site(ctx)
     return Plan(answers, facts, plan)

@@ -114,6 +114,14 @@ def wizard_install_problem() -> Finding | None:
     return None
 
 
+def _no_port80_needed(finding: Finding) -> Finding:
+    """With DNS-01 or the local CA no authority connects to port 80: another program there is a warning."""
+    if finding.code != "port80" or finding.level != Level.REFUSE:
+        return finding
+    return Finding(Level.WARN, "port80", f"{finding.message}; the certificate does not need port 80 here, but "
+                                     "plain HTTP (and its redirect) will not be served")
+
+
 def check(answers: Answers, facts: Facts) -> list[Finding]:
     apache_goes = answers.system.remove_apache and facts.has("apache2")
     found = machine(facts, may_hold_ports=("nginx", "apache2", "httpd") if apache_goes else ("nginx",))
@@ -132,9 +140,12 @@ def check(answers: Answers, facts: Facts) -> list[Finding]:
                                                   "fail, check the time first"))
     for dotted, message in advice(answers, has_systemd=facts.systemd):
         found.append(Finding(Level.WARN, dotted, f"{dotted}: {message}"))
+    no_http01 = answers.https.mode == "local-ca" or answers.https.challenge == "dns-01"
+    if answers.https.enabled and no_http01:
+        found = [_no_port80_needed(f) for f in found]
     if not network_checks_enabled():
         found.append(Finding(Level.INFO, "offline", f"checks that need the internet are skipped ({OFFLINE_ENV} is set)"))
-    elif answers.https.enabled:
+    elif answers.https.enabled and not no_http01:
         for domain in answers.site.domains:
             try:
                 here, addresses = _resolves_here(domain, facts)

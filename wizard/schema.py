@@ -77,6 +77,8 @@ FIELDS: tuple[Field, ...] = (
           "the names this Pi answers to; the first is the main one; they share one certificate", required=True),
     Field("site", "disable_default_site", "Hide nginx page", True, v.boolean,
           "turn off nginx's \"Welcome to nginx!\" page"),
+    Field("site", "serve_lan_addresses", "LAN addresses", False, v.boolean,
+          "local-ca only: the certificate also names this Pi's home addresses, for https://192.168.x.y/"),
     Field("site", "max_upload", "Largest upload", "10m", v.upload_size,
           "the largest upload (request body) nginx lets through, such as \"10m\", \"512k\" or \"1g\""),
     Field("app", "name", "App name", "hello", v.app_name,
@@ -102,8 +104,17 @@ FIELDS: tuple[Field, ...] = (
           "optional; Let's Encrypt no longer sends expiry mail (since June 2025), so it may stay empty"),
     Field("https", "agree_tos", "Accept terms", False, v.boolean,
           "accept Let's Encrypt's subscriber agreement; HTTPS needs it"),
-    _choice("https", "mode", "Mode", ("certonly", "certbot-nginx"),
-            '"certonly": the wizard writes the HTTPS settings; "certbot-nginx": certbot edits the site'),
+    _choice("https", "mode", "Mode", ("certonly", "certbot-nginx", "local-ca"),
+            '"certonly": the wizard writes the HTTPS settings; "certbot-nginx": certbot edits the site; '
+            '"local-ca": the wizard\'s own authority, for a site on your home network only'),
+    _choice("https", "challenge", "Challenge", ("http-01", "dns-01"),
+            '"http-01": the authority visits port 80; "dns-01": proof in your DNS, for when port 80 is blocked'),
+    Field("https", "dns_provider", "DNS provider", "", v.dns_provider,
+          "dns-01: who runs your DNS, as certbot's plugin is named (cloudflare, ovh, rfc2136...)"),
+    Field("https", "dns_credentials", "DNS key file", "", v.credentials_path,
+          "dns-01: the file with your DNS provider's token; root's alone (mode 0600)"),
+    Field("https", "dns_propagation_seconds", "DNS wait (s)", 0, v.propagation_seconds,
+          "dns-01: how long to wait for the record to spread; 0 leaves the plugin's own wait"),
     Field("https", "acme_server", "Certificates by", "letsencrypt", v.acme_server,
           '"letsencrypt"; "letsencrypt-staging" to practise (untrusted, generous limits); or an ACME address'),
     Field("https", "redirect", "HTTP to HTTPS", True, v.boolean, "send visitors from http:// to https://"),
@@ -163,21 +174,30 @@ def cross_check(answers: Any, *, has_systemd: bool | None = None) -> list[tuple[
 
 def _https_problems(answers: Any, has_systemd: bool | None) -> list[tuple[str, str]]:
     https = answers.https
+    problems: list[tuple[str, str]] = _name_problems(answers)
+    if https.enabled and https.mode == "local-ca":  # the wizard's own authority: no account, no challenge
+        return problems + _timer_problems(https, has_systemd)
     if not https.enabled:
-        return []
-    problems: list[tuple[str, str]] = []
+        return problems
+    problems += _challenge_problems(https)
     if not https.agree_tos:
         problems.append(("https.agree_tos", "HTTPS needs it: write agree_tos = true to accept Let's Encrypt's "
                                             "subscriber agreement, or enabled = false for a site without HTTPS"))
-    if https.renewal == "timer" and has_systemd is False:
-        problems.append(("https.renewal", '"timer" needs systemd, which this machine does not run: '
-                                          'write renewal = "auto" or "cron"'))
+    problems += _timer_problems(https, has_systemd)
     private = [name for name in answers.site.domains if v.private_name(name)]
     if private and https.acme_server in v.ACME_SERVERS:
         problems.append(("site.domains", f"{private[0]} is a name only your home network knows: Let's Encrypt "
                                          "cannot give it a certificate. Use a real domain (a free dynamic-DNS "
-                                         "name works), or set [https] enabled = false for a site without HTTPS"))
+                                         "name works), mode = \"local-ca\" for your home network only, or "
+                                         "set [https] enabled = false for a site without HTTPS"))
     return problems
+
+
+def _timer_problems(https: Any, has_systemd: bool | None) -> list[tuple[str, str]]:
+    if https.renewal == "timer" and has_systemd is False:
+        return [("https.renewal", '"timer" needs systemd, which this machine does not run: '
+                                  'write renewal = "auto" or "cron"')]
+    return []
 
 
 def advice(answers: Any, *, has_systemd: bool | None = None) -> list[tuple[str, str]]:
@@ -200,6 +220,41 @@ def default_workers(cores: int, memory_bytes: int = 0) -> int:
     if memory_bytes > 0:
         by_cores = min(by_cores, memory_bytes // 4 // (25 * 1024 * 1024))
     return max(1, min(by_cores, 64))
+
+
+def _name_problems(answers: Any) -> list[tuple[str, str]]:
+    """Wildcards need DNS-01; .local names exist only on the home network, where no public CA looks."""
+    https, names = answers.https, answers.site.domains
+    wildcard = next((n for n in names if n.startswith("*.")), None)
+    if wildcard and not (https.enabled and https.mode == "certonly" and https.challenge == "dns-01"):
+        return [("site.domains", f"a wildcard name needs https.challenge = 'dns-01' (and mode 'certonly'), "
+                                 f"got {wildcard!r}")]
+    local = next((n for n in names if n.endswith(".local")), None)
+    if local and https.enabled and https.mode != "local-ca" and https.acme_server not in v.ACME_SERVERS:
+        return [("site.domains", f"a .local name is known on your home network only, where no public "
+                                 f"authority can check it: use https.mode = 'local-ca' or turn HTTPS off, "
+                                 f"got {local!r}")]
+    return []
+
+
+def _challenge_problems(https: Any) -> list[tuple[str, str]]:
+    """DNS-01 needs a plugin and a credentials file only root can read (it holds an API token)."""
+    if https.challenge != "dns-01":
+        return []
+    from .dns01 import ROUTE53_CREDENTIALS, credentials_problem
+
+    if https.mode != "certonly":
+        return [("https.challenge", f"'dns-01' works with https.mode = 'certonly', got mode {https.mode!r}")]
+    if not https.dns_provider:
+        return [("https.dns_provider", "is needed with https.challenge = 'dns-01', got ''")]
+    path = https.dns_credentials
+    if not path:
+        return [("https.dns_credentials", "is needed with https.challenge = 'dns-01', got ''")]
+    if https.dns_provider == "route53" and path != ROUTE53_CREDENTIALS:
+        return [("https.dns_credentials", f"route53 reads AWS's own file: must be {ROUTE53_CREDENTIALS}, "
+                                          f"got {path!r}")]
+    problem = credentials_problem(path)
+    return [("https.dns_credentials", f"{problem}, got {path!r}")] if problem else []
 
 
 def _other_home_owner(directory: str, user: str) -> str | None:

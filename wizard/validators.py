@@ -147,6 +147,8 @@ def domain(value: Any) -> str:
         parts = " and ".join(p for p in (f'"{drop}"' if drop else "", "the path" if "/" in text.split("://")[-1]
                                          else "", "the port" if ":" in text.split("://")[-1] else "") if p)
         raise Invalid(f"{_show(value)} is a web address: write the name alone, without {parts}: {_toml(bare)}")
+    if text.startswith("*.") and "*" not in text[2:]:
+        return "*." + domain(text[2:])  # valid with https.challenge = "dns-01" only (schema.cross_check)
     if "*" in text:
         raise Invalid(f"{_show(value)}: a name with * cannot get a certificate by this method (each name is "
                       "checked over port 80); list each name instead, such as \"www.pi.example.com\"")
@@ -481,6 +483,35 @@ def _cron_field(field: str, index: int) -> None:
         if dash and _cron_number(high, index) < first:
             raise Invalid(f"the {_CRON_FIELDS[index]} has the range {_toml(base)} backwards: write the smaller "
                           "number first")
+
+
+def dns_provider(value: Any) -> str:
+    """One of the certbot DNS plugins Debian packages (python3-certbot-dns-NAME), or "" for none."""
+    from .dns01 import PROVIDERS
+
+    text = _string(value, 'dns_provider = "cloudflare"').strip().lower()
+    if text and text not in PROVIDERS:
+        raise Invalid(f"must be one of the DNS plugins Debian packages ({', '.join(sorted(PROVIDERS))}), "
+                      f"got {_show(value)}")
+    return text
+
+
+def credentials_path(value: Any) -> str:
+    """The path only; whether the file is root's alone is checked with the other keys (schema)."""
+    text = _string(value, 'dns_credentials = "/etc/piserver-wizard/dns/cloudflare.ini"').strip()
+    if not text:
+        return ""
+    if not re.match(r"^/[A-Za-z0-9._/-]*$", text) or ".." in text.split("/") or text.endswith("/"):
+        raise Invalid(f"must be the absolute path of a file such as /etc/piserver-wizard/dns/cloudflare.ini, "
+                      f"got {_show(value)}")
+    return text
+
+
+def propagation_seconds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3600:
+        raise Invalid(f"must be a whole number of seconds from 0 to 3600 (0: the plugin's own wait), "
+                      f"got {_show(value)}")
+    return value
 
 
 def cron_schedule(value: Any) -> str:

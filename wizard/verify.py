@@ -76,16 +76,26 @@ def check_http(domain: str, *, expect_redirect: bool, expect_text: str | None, p
     return True, f"http://{domain}/ answers 200"
 
 
+def probe_name(name: str) -> str:
+    """A name the checks can ask for: one under a wildcard stands for it (*.example.com -> www.example.com)."""
+    return "www." + name[2:] if name.startswith("*.") else name
+
+
+def _names_match(domain: str, names: frozenset[str]) -> bool:
+    """The name, or a wildcard one label up (*.example.com covers www.example.com, not example.com)."""
+    return domain in names or ("." in domain and "*." + domain.split(".", 1)[1] in names)
+
+
 def check_https(domain: str, cert_name: str, *, expect_text: str | None, port: int = 443,
-                timeout: float = 10.0) -> tuple[bool, str]:
+                timeout: float = 10.0, cert_pem: str | None = None) -> tuple[bool, str]:
     """Serve check plus identity check: the certificate nginx presents must be the one certbot saved.
 
     Comparing with certbot's own file proves the right certificate is deployed even when its issuer is
     not in the system trust store (a staging or test CA); names are checked against the domain.
     """
-    expected = certs.cert_der(cert_name)
+    expected = certs.cert_der(cert_name) if cert_pem is None else certs.der_of(cert_pem)
     if expected is None:
-        return False, f"no certificate saved for {cert_name} in {certs.live_dir(cert_name)}"
+        return False, f"no certificate saved for {cert_name} in {cert_pem or certs.live_dir(cert_name)}"
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -105,8 +115,8 @@ def check_https(domain: str, cert_name: str, *, expect_text: str | None, port: i
         return False, f"https://{domain}/ via 127.0.0.1:{port}: {error}"
     if served != expected:
         return False, f"https://{domain}/ serves a certificate other than {cert_name}'s"
-    info = certs.read(cert_name)
-    if info is not None and domain not in info.names:
+    names = certs.names_in(cert_pem) if cert_pem else getattr(certs.read(cert_name), "names", None)
+    if names is not None and not _names_match(domain, names):
         return False, f"the certificate {cert_name} does not name {domain}"
     response = b"".join(chunks).decode("utf-8", "replace")
     status_line = response.split("\r\n", 1)[0]

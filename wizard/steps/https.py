@@ -6,7 +6,9 @@ the TLS block (``site.tls``); in ``certbot-nginx`` certbot edits the site and th
 
 from __future__ import annotations
 
-from .. import certs
+import sys
+
+from .. import certs, dns01
 from ..commands import Command
 from ..files import PlannedFile, hash_of
 from ..layout import DEPLOY_HOOK, WEBROOT
@@ -17,9 +19,16 @@ from .context import Context, done_when_inputs_unchanged
 
 
 def _cert_matches(ctx: Context) -> bool:
-    info = certs.read(ctx.answers.app.name)
-    return (info is not None and info.names == frozenset(ctx.answers.site.domains)
-            and info.server == ctx.answers.https.directory_url)
+    """Names, CA and, in certonly mode, the way of proof: renewal repeats it (webroot cannot pass port 80)."""
+    info, https = certs.read(ctx.answers.app.name), ctx.answers.https
+    if info is None or info.names != frozenset(ctx.answers.site.domains) or info.server != https.directory_url:
+        return False
+    return https.mode != "certonly" or info.authenticator in ("", _authenticator(ctx))
+
+
+def _authenticator(ctx: Context) -> str:
+    https = ctx.answers.https
+    return f"dns-{https.dns_provider}" if https.challenge == "dns-01" else "webroot"
 
 
 def _common_args(ctx: Context) -> list[str]:
@@ -35,13 +44,41 @@ def _hook(ctx: Context) -> PlannedFile:
     return PlannedFile(DEPLOY_HOOK, render("deploy-hook.sh.j2", systemd=ctx.services.systemd), mode=0o755)
 
 
+def diagnosed(*argv: str) -> Command:
+    """certbot through wizard.diagnose, which passes its output on and says in plain words why it failed.
+
+    ``-I``: root's Python must not import from the current folder or take PYTHON* variables."""
+    return Command.of(sys.executable, "-I", "-m", "wizard.diagnose", *argv, timeout=600, needs=("ca-bundle",))
+
+
+def _challenge_args(ctx: Context) -> list[str]:
+    """HTTP-01 through nginx's challenge folder, or DNS-01 through the provider's plugin."""
+    https = ctx.answers.https
+    if https.challenge == "dns-01":
+        return dns01.certbot_args(https.dns_provider, https.dns_credentials, https.dns_propagation_seconds)
+    return ["--webroot", "-w", WEBROOT]
+
+
+def certonly_commands(ctx: Context) -> list[Command]:
+    """With HTTP-01, a dry run first (certbot --dry-run: Let's Encrypt's staging server for Let's Encrypt):
+    a name that cannot pass costs the real CA's rate limits nothing, and the order is never made."""
+    https, common, how = ctx.answers.https, _common_args(ctx), _challenge_args(ctx)
+    # A certificate there already (other names or another way of proof): certbot must not keep it as is.
+    again = ["--force-renewal"] if ctx.app_facts.has_certificate else []
+    commands = [diagnosed("certbot", "certonly", *how, *again, *common)]
+    if https.challenge == "http-01" and https.acme_server != "letsencrypt-staging":
+        staging = common[:-2] if https.acme_server == "letsencrypt" else common  # certbot picks staging itself
+        commands.insert(0, diagnosed("certbot", "certonly", "--dry-run", *how, *staging))
+    return commands
+
+
 def _certonly(ctx: Context) -> list[Step]:
     domains = ctx.answers.site.domains
-    command = Command.of("certbot", "certonly", "--webroot", "-w", WEBROOT, *_common_args(ctx), timeout=600,
-                         needs=("ca-bundle",))
-    return [Step("certificate", f"Get a certificate for {', '.join(domains)}", commands=[command],
+    https = ctx.answers.https
+    return [Step("certificate", f"Get a certificate for {', '.join(domains)}", commands=certonly_commands(ctx),
                  files=[_hook(ctx)], is_done=lambda: _cert_matches(ctx),
-                 inputs={"domains": domains, "server": ctx.answers.https.directory_url}),
+                 inputs={"domains": domains, "server": https.directory_url, "challenge": https.challenge,
+                         "provider": https.dns_provider}),
             *site.tls(ctx)]
 
 

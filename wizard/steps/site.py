@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import ssl
 
-from .. import nginx_conf, verify
+from .. import localca, nginx_conf, verify
 from ..commands import Command
 from ..files import AppFolder, Link, PlannedFile, hash_of, read_root_file
 from ..layout import DEFAULT_SITE_LINK, WEBROOT
@@ -19,11 +19,23 @@ CATCHALL_ENABLED = "/etc/nginx/sites-enabled/piserver-wizard-catchall"
 UNKNOWN_NAME = "unknown-name.piserver-wizard.invalid"  # .invalid: never a real site (RFC 2606)
 
 
+def local_ca(ctx: Context) -> bool:
+    return ctx.answers.https.enabled and ctx.answers.https.mode == "local-ca"
+
+
+def server_names(ctx: Context) -> list[str]:
+    """The names nginx answers to: the domains, and the LAN addresses when the local CA's certificate has them."""
+    lan = local_ca(ctx) and ctx.answers.site.serve_lan_addresses
+    return ctx.answers.site.domains + (localca.lan_addresses(ctx.facts.ip_addresses) if lan else [])
+
+
 def site_file(ctx: Context, tls: bool) -> PlannedFile:
-    answers, layout, facts = ctx.answers, ctx.layout, ctx.facts
+    answers, layout, facts, local = ctx.answers, ctx.layout, ctx.facts, local_ca(ctx)
+    cert_dir = localca.cert_dir(answers.app.name) if local else layout.cert_dir
     return PlannedFile(layout.site_available, render(
-        "nginx-site.conf.j2", app=answers.app, domains=answers.site.domains, webroot=WEBROOT, tls=tls,
-        redirect=answers.https.redirect, cert_dir=layout.cert_dir, ipv6=facts.ipv6, catchall=CATCHALL_AVAILABLE,
+        "nginx-site.conf.j2", app=answers.app, domains=server_names(ctx), webroot=WEBROOT, tls=tls,
+        redirect=answers.https.redirect, cert_dir=cert_dir, ipv6=facts.ipv6, catchall=CATCHALL_AVAILABLE,
+        local_ca=local,
         upstream_name="piserver_" + answers.app.name.replace("-", "_"), upstream_server=answers.app.bind,
         max_upload=answers.site.max_upload, nginx_version=facts.nginx_version,
         http2_directive=facts.nginx_http2_directive))
@@ -112,7 +124,8 @@ def _links(ctx: Context) -> list[Link]:
 def site(ctx: Context) -> list[Step]:
     answers, layout, https = ctx.answers, ctx.layout, ctx.answers.https
     # A certificate already there (a re-run) means the site can be written with TLS straight away.
-    tls_now = https.enabled and https.mode == "certonly" and ctx.app_facts.has_certificate
+    tls_now = (https.enabled and https.mode == "certonly" and ctx.app_facts.has_certificate) or \
+        (local_ca(ctx) and ctx.app_facts.has_local_certificate)
     redirect_now = tls_now and https.redirect
     links = _links(ctx)
     step = Step(
@@ -125,7 +138,7 @@ def site(ctx: Context) -> list[Step]:
         # `nginx reload` returns before new workers serve the new names; the certificate request that
         # follows needs them, so the step ends only when every name is served by this site.
         probes=[Probe(f"nginx serves http://{name}/ from the new site", served(name, redirect_now, ctx.sample_text))
-                for name in answers.site.domains],
+                for name in map(verify.probe_name, answers.site.domains)],
     )
     if https.enabled and https.mode == "certbot-nginx":
         # certbot --nginx edits the site after us: what it left is accepted while the inputs are the same.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import dns01
 from ..commands import Command
 from ..facts import dpkg_interrupted, installed_packages
 from ..plan import Step
@@ -10,11 +11,22 @@ from .context import Context, all_installed, apt_get, renewal_method
 
 def needed_packages(ctx: Context) -> tuple[str, ...]:
     packages = ["nginx", "python3-venv", "supervisor"]
-    if ctx.answers.https.enabled:
-        packages += ["certbot", "python3-certbot-nginx"]
+    if ctx.answers.https.enabled and ctx.answers.https.mode == "local-ca":
+        from . import localca
+
+        packages += localca.packages(ctx)  # openssl, avahi for .local names, cron where cron renews
+    elif ctx.answers.https.enabled:
+        packages += certbot_packages(ctx)
         if renewal_method(ctx.answers, ctx.services) == "cron":
             packages.append("cron")
     return tuple(packages)
+
+
+def certbot_packages(ctx: Context) -> tuple[str, ...]:
+    """certbot, its nginx plugin, and the DNS provider's plugin with DNS-01 (python3-certbot-dns-NAME)."""
+    https = ctx.answers.https
+    dns = (dns01.package(https.dns_provider),) if https.challenge == "dns-01" else ()
+    return ("certbot", "python3-certbot-nginx", *dns)
 
 
 def before_install(ctx: Context) -> list[Step]:
