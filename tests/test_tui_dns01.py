@@ -97,8 +97,10 @@ async def test_the_failure_panel_offers_dns01_or_the_local_ca(tmp_path):
         app.review(h.sample_answers())
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.session is not None)
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.failed == "certificate",
-                       what="the certificate step to fail")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        run = app.screen
+        await wait_for(pilot, lambda: run.failed == "certificate",
+                       what=f"the certificate step to fail ({ {k: v.status for k, v in run.views.items()} })")
         switch = app.screen.query_one("#switch_https")
         assert switch.display
         await app.screen.run_action("switch_https")
