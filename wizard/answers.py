@@ -33,8 +33,8 @@ class SystemAnswers:
 class SiteAnswers:
     domains: list[str] = _default("site.domains")
     disable_default_site: bool = _default("site.disable_default_site")
-    max_upload: str = _default("site.max_upload")
     serve_lan_addresses: bool = _default("site.serve_lan_addresses")
+    max_upload: str = _default("site.max_upload")
 
 
 @dataclass
