@@ -410,7 +410,9 @@ class FileTransaction:
                          "mode": planned.mode, "base": within}
         result = boundary.as_user(owner, [operation])[0]
         if not result.get("ok"):
-            raise Unsafe(planned.path, result.get("error", "the helper could not write it").split(": ", 1)[-1])
+            said = result.get("error", "")  # "refusing to use PATH: WHY", naming the path that is wrong
+            path, _, why = said.removeprefix("refusing to use ").partition(": ")
+            raise Unsafe(path, why) if why else Unsafe(planned.path, said or "the helper could not write it")
         if result.get("did") == "replaced":
             self.notes.append(f"replaced {planned.path} with a new key: {result.get('why')}")
         elif result.get("replaced"):
