@@ -224,3 +224,20 @@ def test_a_failed_renewal_try_is_found_in_certbots_newest_log(tmp_path: Path) ->
     newer.write_text("Processing /etc/letsencrypt/renewal/site.conf\nCongratulations, all renewals succeeded\n")
     assert last_renewal(app, tmp_path).level == "ok"
     assert last_renewal(app, tmp_path / "none").level == "info"
+
+
+def test_the_motd_script_prints_the_notice_or_nothing(state_dir: Path, tmp_path: Path) -> None:
+    from wizard.verbs.notice import MOTD_SCRIPT, STATUS_CRON, rendered_files, write_notice
+
+    files = rendered_files()
+    script = tmp_path / "motd"
+    script.write_text(files[MOTD_SCRIPT][0])
+    script.chmod(files[MOTD_SCRIPT][1])
+    write_notice({})
+    assert subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout == ""
+    write_notice({"blog": ["supervisor: blog is STOPPED"]})
+    out = subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("piserver-wizard: 1 app(s) need attention: blog (supervisor: blog is STOPPED)")
+    cron = files[STATUS_CRON][0]
+    assert f"PISERVER_WIZARD_STATE_DIR={state_dir}" in cron
+    assert "*/5 * * * * root " in cron and cron.rstrip().endswith("-m wizard status --write-notice >/dev/null 2>&1")

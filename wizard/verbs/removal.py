@@ -20,6 +20,7 @@ from ..plan import Plan, Step
 from ..services import Services
 from ..steps.site import CATCHALL_AVAILABLE, CATCHALL_ENABLED
 from .apps import ManagedApp
+from .notice import MOTD_SCRIPT, STATUS_CRON, notice_file
 from .supervisor import process_info
 
 DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
@@ -77,6 +78,12 @@ def _renewal_step() -> Step:
                 links=[Link(CRON_FILE, None), Link(DEPLOY_HOOK, None)], is_done=lambda: _gone(CRON_FILE, DEPLOY_HOOK))
 
 
+def _notice_step() -> Step:
+    paths = [MOTD_SCRIPT, STATUS_CRON, str(notice_file())]
+    return Step("remove-notice", "Remove the login notice (this was the last app)",
+                links=[Link(path, None) for path in paths], is_done=lambda: _gone(*paths))
+
+
 def _certificate_step(app: ManagedApp) -> Step:
     return Step("remove-certificate", f"Delete the certificate {app.name} (certbot delete)",
                 commands=[Command.of("certbot", "delete", "-n", "--cert-name", app.name, timeout=300)],
@@ -97,6 +104,8 @@ def removal_plan(app: ManagedApp, others: list[ManagedApp], options: RemoveOptio
     steps = _program_steps(app) + [_site_step(app, not others, services), _config_step(app)]
     if app.answers.https.enabled and not any(o.answers.https.enabled for o in others):
         steps.append(_renewal_step())
+    if not others and not _gone(MOTD_SCRIPT, STATUS_CRON, str(notice_file())):
+        steps.append(_notice_step())
     if options.delete_certificate:
         steps.append(_certificate_step(app))
     if options.delete_app_files and Path(app.answers.app.directory).exists():
