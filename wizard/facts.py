@@ -231,6 +231,7 @@ class AppFacts:
     requirements_hash: str = ""  # sha256 of the app's requirements.txt; "" when it has none
     has_certificate: bool = False  # certbot holds a certificate under the app's name
     has_local_certificate: bool = False  # the wizard's local CA issued one for it (https.mode = "local-ca")
+    page_is_the_samples: bool = True  # the app's app.py still says the sample's "Hello, World!" (or is not there)
 
 
 def probe_app(user: str, directory: str, requirements: str, cert_name: str) -> AppFacts:
@@ -243,5 +244,7 @@ def probe_app(user: str, directory: str, requirements: str, cert_name: str) -> A
     except KeyError:
         home = directory
     content = boundary.read_as_owner(requirements, user)
+    page = boundary.read_as_owner(f"{directory}/app.py", user)
     return AppFacts(home, sha256(content) if content is not None else "", certs.read(cert_name) is not None,
-                    os.path.isfile(f"{localca.cert_dir(cert_name)}/fullchain.pem"))
+                    os.path.isfile(f"{localca.cert_dir(cert_name)}/fullchain.pem"),
+                    page is None or b"Hello, World!" in page)

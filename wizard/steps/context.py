@@ -25,8 +25,10 @@ class Context:
 
     @property
     def sample_text(self) -> str | None:
-        """What the sample app's page says, so checks can tell it from nginx's welcome page."""
-        return SAMPLE_TEXT if self.answers.app.source == "sample" else None
+        """What the sample app's page says, so checks can tell it from nginx's welcome page; nothing once the
+        owner made the sample their own (the wizard keeps their app.py, and their page says what they wrote)."""
+        sample = self.answers.app.source == "sample" and self.app_facts.page_is_the_samples
+        return SAMPLE_TEXT if sample else None
 
 
 def apt_get(*args: str, timeout: float = 1800.0) -> Command:
