@@ -50,17 +50,20 @@ def flood_steps(lines: int, rounds: int, folder: Path) -> list[Step]:
 
     steps = [Step("settle", "Let the screen settle", commands=[Command.of("sleep", "0.5")], is_done=never)]
     plain = str(folder / "plain.out")
+    # Commands get a fixed environment (issue 12), so the floods are told where to report in their own.
+    report = {"FLOOD_REPORT": str(folder / "walls")}
     for round_ in range(rounds):
         trio = [
             Step(f"bare-{round_}", f"Print {lines:,} lines to /dev/null",
-                 commands=[Command.of(sys.executable, FLOOD, str(lines), "/dev/null", timeout=3600)], is_done=never),
+                 commands=[Command.of(sys.executable, FLOOD, str(lines), "/dev/null", env=report, timeout=3600)],
+                 is_done=never),
             Step(f"file-{round_}", f"Print {lines:,} lines to a plain file",
-                 commands=[Command.of(sys.executable, FLOOD, str(lines), plain, timeout=3600),
+                 commands=[Command.of(sys.executable, FLOOD, str(lines), plain, env=report, timeout=3600),
                            Command.of("rm", "-f", plain)], is_done=never),
             # Then the log is emptied, inside the step (before the next one starts): one flood per log,
             # as in a real run, and no gigabytes of writeback piling up under the later rounds.
             Step(f"pane-{round_}", f"Print {lines:,} apt-like lines",
-                 commands=[Command.of(sys.executable, FLOOD, str(lines), timeout=3600),
+                 commands=[Command.of(sys.executable, FLOOD, str(lines), env=report, timeout=3600),
                            Command.of("truncate", "-s", "0", str(folder / "run.log"))], is_done=never),
         ]
         steps += trio[round_ % 3:] + trio[:round_ % 3]
