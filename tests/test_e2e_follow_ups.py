@@ -112,7 +112,10 @@ def test_a_stopped_program_is_started(phoenix: Phoenix) -> None:
 
 
 def test_a_program_removed_from_supervisor_is_added_back(phoenix: Phoenix) -> None:
-    subprocess.run(["supervisorctl", "remove", NAME], check=True, capture_output=True, timeout=60)
+    # supervisor removes only a stopped program ("ERROR: process/group still running" otherwise)
+    subprocess.run(["supervisorctl", "stop", NAME], check=True, capture_output=True, timeout=60)
+    removed = subprocess.run(["supervisorctl", "remove", NAME], capture_output=True, text=True, timeout=60)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
     assert supervisor_state() == "UNKNOWN"
     again = phoenix.run()
     assert again.returncode == 0
