@@ -179,20 +179,22 @@ def test_hard_restart_changes_the_arbiter(machine: Machine) -> None:
 
 
 class Load:
-    """wrk holding 8 connections to the site over HTTPS (loopback, Host set; wrk sends no SNI name, nginx
-    picks the server by Host), stopped with SIGINT when the action is over, when it prints its totals."""
+    """wrk holding 8 connections to the app's own bind on loopback (nginx's 502s were this socket refusing
+    connections; wrk cannot send a site's name as SNI, which nginx's catch-all requires), stopped with
+    SIGINT when the action is over, when it prints its totals."""
 
     def __init__(self, domain: str) -> None:
         import shutil
 
         if not shutil.which("wrk"):
             pytest.fail("wrk is not installed (apt-get install wrk): scripts/test installs it")
-        self.proc = subprocess.Popen(["wrk", "-t2", "-c8", "-d300s", "-H", f"Host: {domain}", "https://127.0.0.1/"],
+        port = next(p for d, p in APPS.values() if d == domain)
+        self.proc = subprocess.Popen(["wrk", "-t2", "-c8", "-d300s", "-H", f"Host: {domain}", f"http://127.0.0.1:{port}/"],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def warm(self, name: str) -> None:
         """Return once wrk's requests reach the site (its access log grows): the action starts under load."""
-        log = Path(f"/var/log/nginx/{name}.access.log")
+        log = Path(f"/var/log/{name}/{name}.out.log")  # gunicorn's access log
         start = log.stat().st_size
         for _ in range(100):
             if log.stat().st_size > start + 2000:
@@ -291,8 +293,7 @@ def test_doctor_finds_a_missing_renewal_job_and_an_edited_file(machine: Machine)
             subprocess.run(["systemctl", "start", "certbot.timer"], check=True)
     assert code == 1
     assert {("verbsb", "renewal"), ("verbsb", "edited")} <= problems(findings)
-    edited = next(f for f in findings if f["code"] == "edited" and f["level"] == "warn")
-    assert str(conf) in edited["message"]
+    assert any(str(conf) in f["message"] for f in findings if f["code"] == "edited" and f["app"] == "verbsb")
     assert ("verbsb", "edited") not in problems(doctor(machine, "verbsb", "--skip-renewal-test")[1])
 
 
