@@ -157,11 +157,14 @@ def owned_file(path: str, user: str) -> bool:
     return entry.kind == "file" and entry.uid == uid_of(user) and entry.links == 1
 
 
-def read_as_owner(path: str, owner: str) -> bytes | None:
-    """The content of ``owner``'s regular file at ``path``; None when it is anything else or missing."""
+def read_file(path: str, *, trusted_only: bool, owner: str | None = None) -> bytes | None:
+    """A regular file read without following a link or blocking on a FIFO; None when it is anything else.
+
+    ``trusted_only``: every folder on the way must be root's (a system file, read whole). ``owner``: the file
+    must be that user's with one link, and at most ``READ_LIMIT`` of it is read."""
     parent, _, name = path.rstrip("/").rpartition("/")
     try:
-        dir_fd = walk(parent or "/", trusted_only=False)
+        dir_fd = walk(parent or "/", trusted_only=trusted_only)
     except (Unsafe, OSError):
         return None
     try:
@@ -170,13 +173,20 @@ def read_as_owner(path: str, owner: str) -> bytes | None:
         return None
     finally:
         os.close(dir_fd)
-    try:
+    with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != uid_of(owner) or info.st_nlink != 1:
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if owner is None:
+            return handle.read()
+        if info.st_uid != uid_of(owner) or info.st_nlink != 1:
             return None
         return os.read(fd, READ_LIMIT)
-    finally:
-        os.close(fd)
+
+
+def read_as_owner(path: str, owner: str) -> bytes | None:
+    """The content of ``owner``'s regular file at ``path``; None when it is anything else or missing."""
+    return read_file(path, trusted_only=False, owner=owner)
 
 
 def helper_source() -> str:

@@ -17,7 +17,6 @@ import os
 import pwd
 import secrets
 import shutil
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,21 +58,7 @@ def _ensure_dir(path: str, mode: int = 0o755) -> int:
 
 def read_root_file(path: str) -> bytes | None:
     """A file in root's folders, read without following a link; None when missing or not a regular file."""
-    parent, name = _split(path)
-    try:
-        dir_fd = boundary.trusted_dir(parent)
-    except (OSError, Unsafe):
-        return None
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return None
-    finally:
-        os.close(dir_fd)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None
-        return handle.read()
+    return boundary.read_file(path, trusted_only=True)
 
 
 def hash_of(path: str) -> str | None:
