@@ -391,17 +391,21 @@ def _log_tail(log: Path, n: int = 4000) -> str:
 
 @contextlib.contextmanager
 def booted(root: Path, name: str, timeout: float = 60,
-           free_ports: tuple[int, ...] = (80, 443), keep: Path | None = None) -> Iterator[Container]:
+           free_ports: tuple[int, ...] = (80, 443), keep: Path | None = None,
+           layers: tuple[Path, ...] = (), netns: str | None = None) -> Iterator[Container]:
     """Boot `root` (never modified: writes go to a temp overlay upper dir) with systemd as
     PID 1, wait for running/degraded, yield a Container, and always shut it down and
     remove the overlay, even if the body raised.  `free_ports` must not be listened on
     by the host (shared network namespace); pass () to skip the check.  `keep`: an overlay
     folder of the caller's, kept after shutdown, so booting it again is the same machine
-    rebooted (the caller removes it)."""
+    rebooted (the caller removes it).  `layers`: read-only folders laid over `root`, top
+    first (container_lab's offline package caches).  `netns`: a network namespace of the
+    caller's (``ip netns add``) the container joins instead of the host's (then no port
+    check is needed: nothing it binds reaches the host)."""
     root = Path(root).resolve()
     if not (root / "sbin/init").exists():
         raise ContainerError(f"{root} is not a built root (no /sbin/init)")
-    if free_ports:
+    if free_ports and netns is None:
         check_ports_free(free_ports)
     if shutil.which("systemd-nspawn") is None:
         ensure_host_tools()
@@ -417,12 +421,13 @@ def booted(root: Path, name: str, timeout: float = 60,
     pid1: int | None = None
     try:
         _host_run(["mount", "-t", "overlay", "overlay", "-o",
-                   f"lowerdir={root},upperdir={upper},workdir={ovl_work}", str(merged)],
+                   f"lowerdir={':'.join(str(Path(layer).resolve()) for layer in (*layers, root))},upperdir={upper},workdir={ovl_work}", str(merged)],
                   timeout=30)
         with open(log_path, "wb") as log:
             nspawn = subprocess.Popen(
                 ["systemd-nspawn", "-b", "-D", str(merged), "--register=no", "--keep-unit",
-                 f"--machine={name}", "--console=read-only"],
+                 f"--machine={name}", "--console=read-only",
+                 *([f"--network-namespace-path=/run/netns/{netns}"] if netns else [])],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=BASE_ENV, start_new_session=True)
         deadline = time.monotonic() + timeout

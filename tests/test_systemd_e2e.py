@@ -1,10 +1,10 @@
 """The path every Raspberry Pi takes: systemd as PID 1, tested in booted Debian 12 (bookworm) and 13 (trixie).
 
-Both releases run the same checks, one container after the other (they share the host's ports).
+Both releases run the same checks, one container after the other.
 
-The container (systemd-nspawn, see systemd_container.py) shares this machine's network, so pebble on the
-host's loopback is its ACME server and its nginx answers on the host's port 80/443 — which is why the
-host's own nginx is stopped for the duration and started again afterwards.
+Each container (systemd-nspawn, see systemd_container.py) boots in a lab of its own (container_lab.py):
+a network namespace with its own pebble, and an offline layer holding the packages the wizard installs,
+so nothing here needs the host's ports or its pebble, and the checks below connect from inside the lab.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Iterator
 import pytest
 
 from conftest import REPO
-from site_checks import http_get, https_get, pebble_root
-from systemd_container import DEFAULT_CACHE_DIR, SUITES, Container, booted, build_root
+from container_lab import WIZARD, WIZARD_ENV, booted_lab, offline_roots
+from site_checks import http_get, https_get
+from systemd_container import SUITES, Container
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -31,6 +32,8 @@ user = "pi"
 directory = "/home/pi/pisite"
 workers = 2
 bind = "127.0.0.1:4600"
+[system]
+update_packages = false  # the lab has no route out: its offline layer holds the lists and the packages
 [https]
 email = "admin@example.com"
 agree_tos = true
@@ -38,18 +41,6 @@ acme_server = "{server}"
 renewal = "auto"
 """
 WATCHED = "/etc/nginx /etc/supervisor /etc/letsencrypt /etc/cron.d /home/pi/pisite /etc/piserver-wizard"
-
-
-def _host_web_servers(action: str) -> list[str]:
-    """Stop (or start again) whatever of the host's own services holds port 80/443."""
-    touched = []
-    for service in ("nginx", "apache2"):
-        if Path(f"/etc/init.d/{service}").exists():
-            running = subprocess.run(["service", service, "status"], capture_output=True).returncode == 0
-            if (action == "stop" and running) or action == "start":
-                subprocess.run(["service", service, action], capture_output=True, timeout=60)
-                touched.append(service)
-    return touched
 
 
 @pytest.fixture(scope="module")
@@ -61,45 +52,31 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module", params=SUITES)
-def pi(request: pytest.FixtureRequest, as_root: None, acme: dict[str, str], wheel: Path) -> Iterator[dict]:
+def pi(request: pytest.FixtureRequest, as_root: None, wheel: Path, tmp_path_factory: pytest.TempPathFactory
+       ) -> Iterator[dict]:
     suite = request.param
-    times = {}
     started = time.monotonic()
-    root = build_root(DEFAULT_CACHE_DIR, suite)
-    times["root"] = time.monotonic() - started
-    stopped = _host_web_servers("stop")
-    try:
+    offline_roots(suite)
+    times = {"root": time.monotonic() - started}
+    started = time.monotonic()
+    with booted_lab(suite, f"piserver-{suite}-test", wheel) as (net, box):
+        times["boot"] = time.monotonic() - started
+        box.run(["useradd", "--create-home", "--shell", "/bin/bash", "pi"], timeout=60)
+        answers = tmp_path_factory.mktemp(f"answers-{suite}") / "answers.toml"
+        answers.write_text(ANSWERS.format(server=net.acme["ACME_DIRECTORY_URL"]))
+        box.copy_in(answers, "/root/answers.toml")
         started = time.monotonic()
-        with booted(root, f"piserver-{suite}-test") as box:
-            times["boot"] = time.monotonic() - started
-            box.run(["useradd", "--create-home", "--shell", "/bin/bash", "pi"], timeout=60)
-            box.copy_in(wheel, f"/root/{wheel.name}")
-            box.run(["python3", "-m", "venv", "/opt/piserver-wizard"], timeout=300)
-            box.run(["/opt/piserver-wizard/bin/pip", "install", "-q", f"/root/{wheel.name}"], timeout=900)
-            bundle = Path(acme["ACME_CA_BUNDLE"])
-            box.copy_in(bundle, "/root/pebble-ca.pem")
-            box.run(["sh", "-c", "cat /etc/ssl/certs/ca-certificates.crt /root/pebble-ca.pem > /etc/ssl/acme-test-bundle.pem"],
-                    timeout=30)
-            answers = Path(acme["ACME_CA_BUNDLE"]).with_name("systemd-answers.toml")
-            answers.write_text(ANSWERS.format(server=acme["ACME_DIRECTORY_URL"]))
-            box.copy_in(answers, "/root/answers.toml")
-            started = time.monotonic()
-            first = wizard(box)
-            times["wizard"] = time.monotonic() - started
-            print(f"\nsystemd path on {suite}: root {times['root']:.1f} s, boot {times['boot']:.1f} s, "
-                  f"wizard {times['wizard']:.1f} s\n{first.stdout}\n{first.stderr}")
-            assert first.returncode == 0, first.stdout + first.stderr
-            yield {"box": box, "first": first, "times": times, "suite": suite,
-                   "root": pebble_root(acme, answers.with_name("systemd-root.pem"))}
-    finally:
-        if stopped:
-            _host_web_servers("start")
+        first = wizard(box)
+        times["wizard"] = time.monotonic() - started
+        print(f"\nsystemd path on {suite}: root {times['root']:.1f} s, boot and wizard install {times['boot']:.1f} s, "
+              f"wizard {times['wizard']:.1f} s\n{first.stdout}\n{first.stderr}")
+        assert first.returncode == 0, first.stdout + first.stderr
+        yield {"box": box, "net": net, "first": first, "times": times, "suite": suite,
+               "root": net.root_pem(answers.with_name("root.pem"))}
 
 
 def wizard(box: Container) -> subprocess.CompletedProcess:
-    return box.run(["/opt/piserver-wizard/bin/piserver-wizard", "--answers", "/root/answers.toml"],
-                   timeout=1800, check=False,
-                   env={"REQUESTS_CA_BUNDLE": "/etc/ssl/acme-test-bundle.pem", "PISERVER_WIZARD_OFFLINE": "1"})
+    return box.run([*WIZARD, "--answers", "/root/answers.toml"], timeout=1800, check=False, env=WIZARD_ENV)
 
 
 def test_the_wizard_saw_systemd(pi: dict) -> None:
@@ -109,9 +86,10 @@ def test_the_wizard_saw_systemd(pi: dict) -> None:
 
 
 def test_site_over_http_and_https(pi: dict) -> None:
-    status, headers, _ = http_get("systemd.test")
-    assert status == 301 and headers["Location"] == "https://systemd.test/"
-    status, text, _ = https_get("www.systemd.test", pi["root"])
+    with pi["net"].inside():
+        status, headers, _ = http_get("systemd.test")
+        assert status == 301 and headers["Location"] == "https://systemd.test/"
+        status, text, _ = https_get("www.systemd.test", pi["root"])
     assert status == 200 and "Hello, World!" in text
 
 
@@ -177,6 +155,6 @@ def test_https_speaks_http2(pi: dict) -> None:
 
     context = ssl.create_default_context(cafile=str(pi["root"]))
     context.set_alpn_protocols(["h2", "http/1.1"])
-    with socket.create_connection(("127.0.0.1", 443), timeout=10) as raw:
+    with pi["net"].inside(), socket.create_connection(("127.0.0.1", 443), timeout=10) as raw:
         with context.wrap_socket(raw, server_hostname="systemd.test") as tls:
             assert tls.selected_alpn_protocol() == "h2"
