@@ -5,8 +5,8 @@
 Each round runs the flood three times through the same runner, in rotating order: writing to /dev/null
 (the baseline), appending to a plain file nobody reads (the floor: what storing the bytes costs), and with
 its output going where the wizard puts it. Runs taken back to back cancel most of this shared machine's
-drift. Prints one JSON object: the child's own wall times, the wizard's CPU time during its floods, and
-its peak RSS.
+drift. Prints one JSON object: the child's own wall and CPU times, the wizard's CPU time during its
+floods, and its peak RSS.
 """
 
 from __future__ import annotations
@@ -45,10 +45,15 @@ def main() -> None:
 
     runner = PexpectRunner(emit, privilege=Privilege(is_root=True), log=transcript)
 
+    child_cpu: dict[str, list[float]] = {"bare": [], "file": [], "wizard": []}
+
     def child_wall(*target: str) -> float:
         result = runner.run("flood", Command.of(sys.executable, FLOOD, str(lines), *target, timeout=3600))
         assert result.exit_code == 0, result.tail
-        return float(re.findall(r"child-wall ([0-9.]+)", result.tail)[-1])
+        wall, cpu = re.findall(r"child-wall ([0-9.]+) child-cpu ([0-9.]+)", result.tail)[-1]
+        child_cpu["file" if target and target[0] != "/dev/null" else "bare" if target else "wizard"].append(
+            float(cpu))
+        return float(wall)
 
     plain = folder / "plain.out"
     walls: dict[str, list[float]] = {"bare": [], "file": [], "wizard": []}
@@ -68,7 +73,7 @@ def main() -> None:
                 os.truncate(folder / "run.log", 0)  # one flood per log, as in a real run (no 2 GB writeback)
     transcript.close()
     print(json.dumps({
-        "lines": lines, **walls, "cpu": cpu / rounds,
+        "lines": lines, **walls, "child_cpu": child_cpu, "cpu": cpu / rounds,
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "log_bytes": (folder / "run.log").stat().st_size,
     }))

@@ -6,8 +6,9 @@ Started by bench/run.py inside an 80x24 pty (which counts the bytes the app send
 plan is a short first step (the screen settles, as it has by the time apt runs in a real install), then
 ROUNDS trios of steps in rotating order: the flood writing to /dev/null (the baseline), appending to a
 plain file nobody reads (the floor: what storing the bytes costs), and the flood whose output the pane
-follows. Writes one JSON object to RESULT_JSON: the child's own
-wall times; for each pane flood its start and end on the monotonic clock and the app's CPU time; the
+follows. Writes one JSON object to RESULT_JSON: the child's own wall and CPU times; for each pane
+flood its start and end on the monotonic clock and the app's CPU time, and the app's CPU time during
+the floor's floods (a step just as long whose output nobody reads: what the screen costs anyway); the
 app's peak RSS; the largest backlog of output the pane had waiting at a flush.
 """
 
@@ -21,12 +22,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from textual.events import Mount
 
 from screens import messages as m
 from screens.app import WizardApp
 from screens.finish import FinishScreen
+from screens.output import Batch, OutputBuffer
 from screens.run import RunScreen
 from wizard.answers import Answers, HttpsAnswers, SiteAnswers
 from wizard.commands import Command
@@ -80,7 +83,7 @@ class FloodApp(WizardApp):
                          state=State(folder / "state.json"), log_path=lambda: folder / "run.log",
                          saved_answers=folder / "answers.toml", session_factory=self._flood_session)
         self.steps = flood_steps(lines, rounds, folder)
-        self.windows: dict[str, list[float]] = {}  # pane step -> [start, end, cpu at start, cpu at end]
+        self.windows: dict[str, list[float]] = {}  # step -> [start, end, cpu at start, cpu at end]
         self.backlog = 0
 
     def _flood_session(self, answers: Answers, facts: Facts) -> Session:
@@ -91,20 +94,30 @@ class FloodApp(WizardApp):
         event.prevent_default()  # the wizard's own on_mount would push the welcome screen over the run
         answers = Answers(site=SiteAnswers(domains=["flood.test"]), https=HttpsAnswers(enabled=False))
         self.install(Session(answers, self.facts, self.state, Plan(answers, self.facts, self.steps)))  # type: ignore[arg-type]
-        self.set_interval(0.02, self._watch)
+        self.set_interval(0.25, self._watch)  # not faster: its own CPU would count as the pane's
 
     def _watch(self) -> None:
         screen = self.screen
-        if isinstance(screen, RunScreen):
-            waiting = screen.buffer.pending_chars()
-            self.backlog = max(self.backlog, waiting)
+        if isinstance(screen, RunScreen) and not hasattr(screen.buffer, "watched"):
+            self._watch_backlog(screen.buffer)
         if isinstance(screen, FinishScreen):
             self.exit()
+
+    def _watch_backlog(self, buffer: OutputBuffer) -> None:
+        """The backlog is read where it is largest, as the screen takes it (no polling timer of our own)."""
+        take = buffer.take
+
+        def measured_take(*args: Any, **kwargs: Any) -> list[Batch]:
+            self.backlog = max(self.backlog, buffer.pending_chars())
+            return take(*args, **kwargs)
+
+        buffer.take = measured_take  # type: ignore[method-assign]
+        buffer.watched = True  # type: ignore[attr-defined]
 
     # The run screen's messages bubble up to the app once the screen has handled them.
 
     def on_step_started(self, message: m.StepStarted) -> None:
-        if message.event.step_id.startswith("pane-"):
+        if message.event.step_id.startswith(("pane-", "file-")):  # the floor's too: a quiet step's CPU
             self.windows[message.event.step_id] = [time.monotonic(), 0.0, cpu_seconds(), 0.0]
 
     def on_step_finished(self, message: m.StepFinished) -> None:
@@ -120,16 +133,20 @@ def main() -> None:
     os.environ["FLOOD_REPORT"] = str(folder / "walls")  # the floods' own times, in the order they ran
     app = FloodApp(lines, rounds, folder)
     app.run()
-    walls = [float(wall) for wall in re.findall(r"child-wall ([0-9.]+)", (folder / "walls").read_text())]
+    reports = re.findall(r"child-wall ([0-9.]+) child-cpu ([0-9.]+)", (folder / "walls").read_text())
     flood_ids = [step.id for step in app.steps if step.id != "settle"]
-    by_step = dict(zip(flood_ids, walls, strict=False))
+    by_step = {step: float(wall) for step, (wall, _) in zip(flood_ids, reports, strict=False)}
+    cpu_by_step = {step: float(cpu) for step, (_, cpu) in zip(flood_ids, reports, strict=False)}
     windows = [app.windows.get(f"pane-{r}", [0.0, 0.0, 0.0, 0.0]) for r in range(rounds)]
     result_path.write_text(json.dumps({
         "lines": lines, "bare": [by_step[f"bare-{r}"] for r in range(rounds)],
         "file": [by_step[f"file-{r}"] for r in range(rounds)],
         "wizard": [by_step[f"pane-{r}"] for r in range(rounds)],
+        "child_cpu": {kind: [cpu_by_step[f"{step}-{r}"] for r in range(rounds)]
+                      for kind, step in (("bare", "bare"), ("file", "file"), ("wizard", "pane"))},
         "windows": [window[:2] for window in windows],
         "cpu": sum(window[3] - window[2] for window in windows) / rounds,
+        "cpu_floor": sum(w[3] - w[2] for w in (app.windows[f"file-{r}"] for r in range(rounds))) / rounds,
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "max_backlog_bytes": app.backlog,
         "log_bytes": (folder / "run.log").stat().st_size,
     }))

@@ -141,7 +141,9 @@ def flood_tui(lines: int, rounds: int) -> dict:
     batches = [flood_tui_app(lines, min(TUI_ROUNDS_PER_APP, rounds - done))
                for done in range(0, rounds, TUI_ROUNDS_PER_APP)]
     merged: dict = {key: sum((b[key] for b in batches), []) for key in ("bare", "file", "wizard")}
+    merged["child_cpu"] = {key: sum((b["child_cpu"][key] for b in batches), []) for key in ("bare", "file", "wizard")}
     merged["cpu"] = statistics.mean(b["cpu"] for b in batches)
+    merged["cpu_floor"] = statistics.mean(b["cpu_floor"] for b in batches)
     merged["maxrss_kb"] = max(b["maxrss_kb"] for b in batches)
     merged["max_backlog_bytes"] = max(b["max_backlog_bytes"] for b in batches)
     merged["tty_bytes_per_s"] = sum(b["tty_bytes"] for b in batches) / sum(b["tty_seconds"] for b in batches)
@@ -187,9 +189,16 @@ def streaming(lines: int, rounds: int) -> None:
         floor_ratio, floor_text = ratio_text(child, plain)
         line("  the wizard against that floor", floor_text,
              f"target <= 1.03x: {verdict(f'flood against the floor, {mode}', floor_ratio <= 1.03)}")
+        child_cpu = measured["child_cpu"]
+        line("  the child's CPU time: under the wizard / floor", f"{statistics.median(child_cpu['wizard']):.3f} / "
+             f"{statistics.median(child_cpu['file']):.3f} s  {ratio_text(child_cpu['wizard'], child_cpu['file'])[1]}")
         cpu = measured["cpu"]
-        line("  the wizard's own CPU time during a flood", f"{cpu:.2f} s  ({cpu / statistics.median(child):.0%} "
+        line("  the wizard's own CPU time during a flood", f"{cpu:.3f} s  ({cpu / statistics.median(child):.0%} "
              "of the child's wall time)")
+        if mode == "tui":  # the screen's own cost in a step as long whose output nobody reads (the floor's)
+            quiet = measured["cpu_floor"]
+            line("  the same during the floor's flood (no output)", f"{quiet:.3f} s: following the output costs "
+                 f"{cpu - quiet:.3f} s ({(cpu - quiet) / statistics.median(child):.0%})")
         if mode == "tui":
             rate = measured["tty_bytes_per_s"]
             line("  bytes to the 80x24 terminal per second", f"{rate / 1000:.0f} KB/s",
