@@ -249,7 +249,8 @@ async def test_a_flood_of_output_is_batched_and_bounded(tmp_path):
         assert isinstance(app.screen, FinishScreen)
         assert slowest < 1.0, f"the UI froze for {slowest:.2f} s"
         assert 0 < seen_lines <= 2001
-        await pilot.pause(0.2)
+        # Mounted before it is left (on a loaded machine 0.2 s was not always enough: its on_mount failed).
+        await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "done", what="the finish screen")
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         run = app.screen
