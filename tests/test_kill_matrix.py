@@ -67,9 +67,13 @@ class Case:
     note: str
     resumed: Killed | None = None  # the next run (itself killed at the next moment, or the last one)
 
-    def resume_seconds(self) -> float | None:
-        """How long the next run took to get past the step this kill interrupted."""
-        return finished_at(self.resumed.lines, self.step.title) if self.resumed else None
+    def resume_seconds(self) -> tuple[float | None, float | None]:
+        """How long the next run took to be back at the step this kill interrupted, and to finish it (None
+        where the next run was itself killed before: its own case, the middle of that same step)."""
+        if self.resumed is None:
+            return None, None
+        back = next((at for at, line in self.resumed.lines if line.startswith("[") and self.step.title in line), None)
+        return back, finished_at(self.resumed.lines, self.step.title)
 
 
 @dataclass
@@ -168,15 +172,20 @@ def matrix(request: pytest.FixtureRequest, as_root: None, wheel: Path,
 def table(matrix: Matrix) -> str:
     lines = [f"\nkill matrix ({matrix.suite}; reference first run {matrix.reference_seconds:.1f} s, "
              f"{len(matrix.cases)} cases):",
-             f"{'step':46} {'killed':60} {'at':>7} {'resumed ok':10} {'resume':>7}"]
+             f"{'step':46} {'killed':60} {'at':>7} {'resumed ok':10} {'back at':>7} {'done':>7}",
+             "(at: seconds into the killed run; back at / done: seconds into the next run until it reopened the "
+             "step / finished it; - : the next run was killed in that step, its own case)"]
     for case in matrix.cases:
         after = outcome(case.resumed.output) if case.resumed else {}
         ok = bool(case.resumed) and "FAILED" not in after.values() and not redone(case)
-        seconds = case.resume_seconds()
+        back, done = case.resume_seconds()
         lines.append(f"{case.step.index:2} {case.step.title[:43]:43} {case.note[:60]:60} "
-                     f"{case.killed.seconds:6.1f}s {'yes' if ok else 'NO':10} "
-                     f"{f'{seconds:6.1f}s' if seconds is not None else '   n/a'}")
+                     f"{case.killed.seconds:6.1f}s {'yes' if ok else 'NO':10} {_seconds(back)} {_seconds(done)}")
     return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:6.1f}s" if value is not None else f"{'-':>7}"
 
 
 def redone(case: Case) -> list[str]:
@@ -234,6 +243,10 @@ def test_a_reboot_brings_the_site_back(matrix: Matrix) -> None:
     assert served is not None and served[0] == 200 and "Hello, World!" in served[1]
     for unit in ("nginx", "supervisor"):
         assert box.run(["systemctl", "is-active", unit], timeout=30, check=False).stdout.strip() == "active"
-    assert "RUNNING" in box.run(["supervisorctl", "status", NAME], timeout=30, check=False).stdout
+    status = ""
+    while time.monotonic() < deadline + 30 and "RUNNING" not in status:  # STARTING for startsecs after boot
+        status = box.run(["supervisorctl", "status", NAME], timeout=30, check=False).stdout
+        time.sleep(0.5)
+    assert "RUNNING" in status, status
     folder = box.run(["stat", "-c", "%U %G %a", f"/run/{NAME}"], timeout=30).stdout.split()
     assert folder == ["pi", "www-data", "2770"]

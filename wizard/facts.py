@@ -232,12 +232,13 @@ class AppFacts:
     has_certificate: bool = False  # certbot holds a certificate under the app's name
     has_local_certificate: bool = False  # the wizard's local CA issued one for it (https.mode = "local-ca")
     page_is_the_samples: bool = True  # the app's app.py still says the sample's "Hello, World!" (or is not there)
+    site_serves_tls: bool = False  # the app's nginx site, as it is now, has its TLS server block
 
 
-def probe_app(user: str, directory: str, requirements: str, cert_name: str) -> AppFacts:
-    """``directory``: the app's folder, the home of a user the wizard will create."""
+def probe_app(user: str, directory: str, requirements: str, cert_name: str, site: str = "") -> AppFacts:
+    """``directory``: the app's folder, the home of a user the wizard will create; ``site``: its nginx site."""
     from . import boundary, certs, localca
-    from .files import sha256
+    from .files import read_root_file, sha256
 
     try:
         home = pwd.getpwnam(user).pw_dir
@@ -247,4 +248,10 @@ def probe_app(user: str, directory: str, requirements: str, cert_name: str) -> A
     page = boundary.read_as_owner(f"{directory}/app.py", user)
     return AppFacts(home, sha256(content) if content is not None else "", certs.read(cert_name) is not None,
                     os.path.isfile(f"{localca.cert_dir(cert_name)}/fullchain.pem"),
-                    page is None or b"Hello, World!" in page)
+                    page is None or b"Hello, World!" in page, _has_tls_block(read_root_file(site) if site else None))
+
+
+def _has_tls_block(site: bytes | None) -> bool:
+    """Whether nginx is told to serve TLS there: a certificate line outside a comment."""
+    lines = (line.split(b"#", 1)[0].strip() for line in (site or b"").splitlines())
+    return any(line.startswith(b"ssl_certificate ") for line in lines)

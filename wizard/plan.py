@@ -108,7 +108,8 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
 
     layout = AppLayout.of(answers)
     if app_facts is None:
-        app_facts = probe_app(answers.app.user, answers.app.directory, layout.requirements, answers.app.name)
+        app_facts = probe_app(answers.app.user, answers.app.directory, layout.requirements, answers.app.name,
+                              layout.site_available)
     ctx = steps.Context(answers, facts, services or Services(facts.systemd), layout, app_facts,
                         state_files or {})
     plan = [*steps.system.before_install(ctx), *steps.system.packages(ctx), *steps.system.services_started(ctx),

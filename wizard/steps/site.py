@@ -123,9 +123,12 @@ def _links(ctx: Context) -> list[Link]:
 
 def site(ctx: Context) -> list[Step]:
     answers, layout, https = ctx.answers, ctx.layout, ctx.answers.https
-    # A certificate already there (a re-run) means the site can be written with TLS straight away.
-    tls_now = (https.enabled and https.mode == "certonly" and ctx.app_facts.has_certificate) or \
+    # A re-run where the site serves TLS already keeps it (no plain-HTTP moment). A certificate alone is not
+    # enough: a run killed after it, before "Serve HTTPS" wrote the TLS block, would have this step rewrite
+    # the site it finished and leave the later step's work to it; the later step does it instead.
+    certificate = (https.enabled and https.mode == "certonly" and ctx.app_facts.has_certificate) or \
         (local_ca(ctx) and ctx.app_facts.has_local_certificate)
+    tls_now = certificate and ctx.app_facts.site_serves_tls
     redirect_now = tls_now and https.redirect
     links = _links(ctx)
     step = Step(
