@@ -250,3 +250,49 @@ def test_a_reboot_brings_the_site_back(matrix: Matrix) -> None:
     assert "RUNNING" in status, status
     folder = box.run(["stat", "-c", "%U %G %a", f"/run/{NAME}"], timeout=30).stdout.split()
     assert folder == ["pi", "www-data", "2770"]
+
+
+def _program_state(box: Container) -> str:
+    out = box.run(["supervisorctl", "status", NAME], timeout=30, check=False).stdout.split()
+    return out[1] if len(out) > 1 and out[0] == NAME else "UNKNOWN"
+
+
+def _wait_state(box: Container, *wanted: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while (state := _program_state(box)) not in wanted and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return state
+
+
+def _rerun_brings_it_back(matrix: Matrix, folder: Path) -> None:
+    again = run(matrix.rebooted, folder / "run.log", None)
+    assert again.returncode == 0, again.output
+    assert "FAILED" not in outcome(again.output).values()
+    assert _wait_state(matrix.rebooted, "RUNNING") == "RUNNING"
+    with matrix.net.inside():
+        status, text, _ = https_get(DOMAIN, matrix.root)
+    assert status == 200 and "Hello, World!" in text
+
+
+def test_a_program_stopped_by_hand_is_started(matrix: Matrix, tmp_path: Path) -> None:
+    """Issue 19: every re-run used to wait 40 s for RUNNING and fail "kilt is STOPPED, not RUNNING"."""
+    matrix.rebooted.run(["supervisorctl", "stop", NAME], timeout=60)
+    assert _program_state(matrix.rebooted) == "STOPPED"
+    _rerun_brings_it_back(matrix, tmp_path)
+
+
+def test_a_program_removed_from_supervisor_is_added_back(matrix: Matrix, tmp_path: Path) -> None:
+    """The file current, supervisor not knowing the program (as a kill before `update` leaves it)."""
+    matrix.rebooted.run(["supervisorctl", "stop", NAME], timeout=60)
+    matrix.rebooted.run(["supervisorctl", "remove", NAME], timeout=60)
+    assert _program_state(matrix.rebooted) == "UNKNOWN"
+    _rerun_brings_it_back(matrix, tmp_path)
+
+
+def test_a_fatal_program_is_started_once_its_cause_is_fixed(matrix: Matrix, tmp_path: Path) -> None:
+    """gunicorn refuses to start without its secret key: FATAL; the re-run writes a key and starts it."""
+    box = matrix.rebooted
+    box.run(["rm", f"/home/pi/{NAME}/.secret_key"], timeout=30)
+    box.run(["supervisorctl", "restart", NAME], timeout=120, check=False)
+    assert _wait_state(box, "FATAL", timeout=120) == "FATAL"
+    _rerun_brings_it_back(matrix, tmp_path)
