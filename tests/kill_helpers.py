@@ -54,6 +54,7 @@ class Killed:
     output: str
     seconds: float  # from the start of the run to the kill (or its end)
     lines: list[tuple[float, str]] = field(default_factory=list)  # each output line and when it was seen
+    lingered: float = 0.0  # how long its commands outlived the kill (apt and dpkg finish what they were at)
 
 
 @dataclass
@@ -101,7 +102,8 @@ def run_until(argv: list[str], moment: Callable[[Progress], bool] | None, env: d
                 at = time.monotonic() - started
                 proc.wait(30)
                 _wait_gone(below)
-                return Killed(True, proc.returncode, log.read_text(errors="replace"), at, progress.lines)
+                lingered = time.monotonic() - started - at
+                return Killed(True, proc.returncode, log.read_text(errors="replace"), at, progress.lines, lingered)
             time.sleep(poll)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

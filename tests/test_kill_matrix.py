@@ -9,7 +9,9 @@ the same answers, in a container of its own. Each resume must pass over every st
 finished ("already done"), and fail none. After the last case a run finishes: the site serves HTTPS
 (pebble's root, the name as SNI), `dpkg --audit` is clean, supervisor has the program RUNNING, and a
 same-answers run has nothing to do. Then the container is shut down and booted again on the same disk:
-the site comes back by itself (nginx, supervisor, the app and its socket folder under /run).
+the site comes back by itself (nginx, supervisor, the app and its socket folder under /run). There, a
+program stopped by hand, removed from supervisor, or FATAL until the re-run fixed its cause (its secret
+key gone) is brought back RUNNING by the same answers.
 
 Everything runs in a lab (container_lab.py): its own network namespace and pebble, packages offline.
 PISERVER_KILL_SUITES (default "bookworm") names the releases, e.g. "bookworm trixie".
@@ -172,15 +174,17 @@ def matrix(request: pytest.FixtureRequest, as_root: None, wheel: Path,
 def table(matrix: Matrix) -> str:
     lines = [f"\nkill matrix ({matrix.suite}; reference first run {matrix.reference_seconds:.1f} s, "
              f"{len(matrix.cases)} cases):",
-             f"{'step':46} {'killed':60} {'at':>7} {'resumed ok':10} {'back at':>7} {'done':>7}",
-             "(at: seconds into the killed run; back at / done: seconds into the next run until it reopened the "
-             "step / finished it; - : the next run was killed in that step, its own case)"]
+             f"{'step':46} {'killed':60} {'at':>7} {'lingered':>8} {'resumed ok':10} {'back at':>7} {'done':>7}",
+             "(at: seconds into the killed run; lingered: how long its commands outlived it; back at / done: "
+             "seconds into the next run until it reopened the step / finished it; -: the next run was killed "
+             "in that step, its own case)"]
     for case in matrix.cases:
         after = outcome(case.resumed.output) if case.resumed else {}
         ok = bool(case.resumed) and "FAILED" not in after.values() and not redone(case)
         back, done = case.resume_seconds()
         lines.append(f"{case.step.index:2} {case.step.title[:43]:43} {case.note[:60]:60} "
-                     f"{case.killed.seconds:6.1f}s {'yes' if ok else 'NO':10} {_seconds(back)} {_seconds(done)}")
+                     f"{case.killed.seconds:6.1f}s {case.killed.lingered:7.1f}s {'yes' if ok else 'NO':10} "
+                     f"{_seconds(back)} {_seconds(done)}")
     return "\n".join(lines)
 
 
