@@ -178,6 +178,16 @@ def old_wheel(commit: str, folder: Path) -> Iterator[Path]:
                        timeout=120)
 
 
+def _per_round(trials: list[Trial], kind: str) -> str:
+    """Each round's ratio to that round's by-hand trial (neighbours in time share the machine's load)."""
+    rounds = len([t for t in trials if t.kind == "by hand"])
+    mine, hand = [t for t in trials if t.kind == kind], [t for t in trials if t.kind == "by hand"]
+    ratios = sorted(mine[i].seconds / hand[i].seconds for i in range(min(rounds, len(mine))))
+    if not ratios:
+        return ""
+    return f" (per round: median {statistics.median(ratios):.2f}x, {ratios[0]:.2f}-{ratios[-1]:.2f}x)"
+
+
 def report(trials: list[Trial], suite: str, old: str | None) -> None:
     """Medians per kind, the ratios against by hand, every trial's dpkg count, the slowest wizard steps."""
     kinds = [k for k in ("by hand", "wizard", f"wizard {old}") if any(t.kind == k for t in trials)]
@@ -188,7 +198,8 @@ def report(trials: list[Trial], suite: str, old: str | None) -> None:
         runs = ", ".join(f"{t.seconds:.1f} s" for t in mine)
         dpkg = sorted({t.dpkg_runs for t in mine})
         apt = sorted({t.apt_runs for t in mine})
-        ratio = f"  {median[kind] / median['by hand']:.2f}x by hand" if kind != "by hand" else ""
+        ratio = f"  {median[kind] / median['by hand']:.2f}x by hand{_per_round(trials, kind)}" \
+            if kind != "by hand" else ""
         print(f"  {kind:<16} {median[kind]:6.1f} s{ratio}   dpkg runs {dpkg}, apt transactions {apt}   ({runs})")
     for kind in kinds:
         best = min((t for t in trials if t.kind == kind), key=lambda t: abs(t.seconds - median[kind]))
