@@ -6,10 +6,13 @@ Debian 12. The app listens on a unix socket, so the first run is itself the sock
 fetches the site through nginx, which answered 502 when nginx (www-data) could not connect to the socket.
 FATAL is made for real: gunicorn uninstalled from the venv (a spawn error at every start), and the app's
 module raising at import; supervisor gives up after its retries, the cause is fixed, the wizard runs again.
+(`supervisorctl start` of a program whose command is missing leaves it STOPPED: supervisor checks the
+file before it spawns. FATAL comes from supervisor's own starts, at its start or a boot.)
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -73,6 +76,12 @@ def wizard(box: Container) -> subprocess.CompletedProcess:
     return done
 
 
+def run_log(box: Container, done: subprocess.CompletedProcess) -> str:
+    """The run's full log (headless prints the steps; what a step did is in the log)."""
+    path = re.search(r"full log: (\S+\.log)", done.stdout).group(1)
+    return box.path(path).read_text(errors="replace")
+
+
 def state(box: Container) -> str:
     out = box.run(["supervisorctl", "status", NAME], timeout=30, check=False).stdout.split()
     return out[1] if len(out) > 1 and out[0] == NAME else "UNKNOWN"
@@ -115,16 +124,18 @@ def test_the_app_on_a_unix_socket_is_served_through_nginx(pi: dict) -> None:
 
 
 def test_a_program_in_fatal_is_started_once_its_cause_is_fixed(pi: dict) -> None:
-    """FATAL made for real and without a race: the owner uninstalls gunicorn from the venv, so every start
-    is a spawn error and supervisor gives up after its retries; the re-run reinstalls it (the pip step sees
-    it missing) and must then start the program: supervisor never retries a FATAL one by itself."""
+    """FATAL made for real and without a race: gunicorn gone from the venv (the owner uninstalled it) when
+    supervisor starts (here: supervisor restarted, as at a boot), so every start is a spawn error and
+    supervisor gives up after its retries. The re-run reinstalls it (the pip step sees it missing) and must
+    then start the program itself: supervisor never retries a FATAL one."""
     box = pi["box"]
     as_pi(box, f"/home/pi/{NAME}/venv/bin/pip uninstall -y -q gunicorn")
-    box.run(["supervisorctl", "restart", NAME], timeout=120, check=False)
+    box.run(["systemctl", "restart", "supervisor"], timeout=120)
     assert wait_for(box, "FATAL") == "FATAL"
     again = wizard(box)
     assert again.returncode == 0
     assert "Install the Python packages into the venv ... done" in again.stdout
+    assert f"{NAME} is not running" in run_log(box, again)  # the program step started it; waiting would time out
     serves(pi)
 
 
@@ -134,19 +145,31 @@ def test_a_program_stopped_by_its_owner_is_started(pi: dict) -> None:
     assert state(box) == "STOPPED"
     again = wizard(box)
     assert again.returncode == 0
-    assert f"{NAME} is not running" in again.stdout
+    assert f"{NAME} is not running" in run_log(box, again)
     serves(pi)
 
 
+def boot_failures(box: Container) -> int:
+    """How often gunicorn has halted because its worker could not load the app (its error log)."""
+    out = box.run(["sh", "-c", f"grep -ci 'failed to boot\\|failed to load' /var/log/{NAME}/{NAME}.err.log || true"],
+                  timeout=30).stdout.strip()
+    return int(out or 0)
+
+
 def test_an_app_that_raised_at_import_runs_again_once_fixed(pi: dict) -> None:
-    """The app's module raises at import (gunicorn halts: "Worker failed to boot"), so supervisor backs off
-    and gives up; the owner fixes the file, and the same answers again bring the program back, whatever
-    state the run finds it in (BACKOFF, FATAL)."""
+    """The app's module raises at import: gunicorn halts ("Worker failed to boot") at every start. Where a
+    start takes under startsecs (2 s) supervisor backs off and gives up (FATAL); on a slow or busy machine
+    (a Pi Zero, this VM under load) each start lives longer and supervisor restarts it forever (RUNNING,
+    EXITED, STARTING). Either way: the owner fixes the file, and the same answers again end RUNNING."""
     box = pi["box"]
+    before = boot_failures(box)
     as_pi(box, f"cp {APP_PY} {APP_PY}.good && (echo 'raise RuntimeError(\"broken\")'; cat {APP_PY}.good) > {APP_PY}")
     box.run(["supervisorctl", "restart", NAME], timeout=120, check=False)
-    seen = wait_for(box, "BACKOFF", "FATAL", timeout=60)
-    assert seen in ("BACKOFF", "FATAL"), seen  # each start died before startsecs: a failed start
+    deadline = time.monotonic() + 120
+    while boot_failures(box) < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert boot_failures(box) >= before + 2  # a crash loop: two starts at least, each halted
+    print(f"crash loop: supervisor says {state(box)}")
     as_pi(box, f"cat {APP_PY}.good > {APP_PY} && rm {APP_PY}.good")  # the owner fixes it
     again = wizard(box)
     assert again.returncode == 0

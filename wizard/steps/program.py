@@ -59,4 +59,6 @@ def program(ctx: Context, import_inputs: dict) -> list[Step]:
         # What needs a restart without changing the supervisor program (that one restarts on update).
         inputs={"app": import_inputs, "gunicorn": files[0].content},
         remember_inputs=True,
-        is_done=lambda: verify.supervisor_state(app.name) == "RUNNING")]
+        # RUNNING alone is not done: a crash loop slower than startsecs (a Pi Zero, a busy machine) shows
+        # RUNNING between its restarts; the step then waits for the app to answer.
+        is_done=lambda: verify.supervisor_state(app.name) == "RUNNING" and verify.app_answers(app.bind) is not None)]
