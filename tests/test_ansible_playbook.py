@@ -1,7 +1,8 @@
 """The example playbook run for real by ansible-core, against THIS machine (ansible_connection=local).
 
-Not yet the issue's fleet of two booted containers reached over SSH: one host, this one. What it does show
-is the role end to end: check mode with --diff changes nothing, the real run installs the wizard from the
+The issue's fleet (two booted containers reached over SSH) is tests/test_fleet.py; this is one host, this
+one, and what the fleet test does not do: check mode on a host without the wizard yet, and a failing step.
+It shows the role end to end: check mode with --diff changes nothing, the real run installs the wizard from the
 wheel into a root-owned venv and the site (HTTPS from pebble), a second run reports changed=0, a change
 of answers in check mode shows the nginx/supervisor diff and changes nothing, and a failing step fails
 the host with the step's name and output. Its own venv, answers folder and state folder; removed after.
