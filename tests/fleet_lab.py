@@ -20,7 +20,10 @@ nginx of the container the name belongs to. Everything is removed afterwards, wh
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -35,6 +38,7 @@ from systemd_container import Container, _host_run, booted
 
 CA_ADDRESS = "10.77.1.1"  # the host's side of the first veth: the ACME server's address for every host
 ACME_PORT, ACME_MGMT_PORT, DNS_PORT, DNS_MGMT_PORT = 14100, 15100, 8153, 8155
+RUN_DIR = Path("/run/piserver-fleet-lab")  # the lock one fleet at a time holds, and pebble's pids
 SSH_OPTIONS = "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o ConnectTimeout=20"
 
 
@@ -165,6 +169,7 @@ def _wait_until_answering(acme: Acme, timeout: float = 30) -> None:
 def pebble(folder: Path, hosts: list[Host]) -> Iterator[Acme]:
     """pebble and its mock DNS on the host's veth address; each host's names answered with its address."""
     acme = Acme(folder)
+    _stop_left_over()
     _make_listener_certs(folder)
     config = {"pebble": {"listenAddress": f"{CA_ADDRESS}:{ACME_PORT}",
                          "managementListenAddress": f"{CA_ADDRESS}:{ACME_MGMT_PORT}",
@@ -183,6 +188,8 @@ def pebble(folder: Path, hosts: list[Host]) -> Iterator[Acme]:
                                      folder / "pebble.log",
                                      {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0",
                                       "PEBBLE_AUTHZREUSE": "0"}))
+        for process in acme.processes:
+            (RUN_DIR / f"{Path(process.args[0]).name}.pid").write_text(f"{process.pid}\n")
         _wait_until_answering(acme)
         for host in hosts:
             for name in host.names:
@@ -196,6 +203,20 @@ def pebble(folder: Path, hosts: list[Host]) -> Iterator[Acme]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+            (RUN_DIR / f"{Path(process.args[0]).name}.pid").unlink(missing_ok=True)
+
+
+def _stop_left_over() -> None:
+    """A run killed before its teardown left its pebble listening on the lab's address: stop that one (by
+    the pid it wrote, and only if that pid still runs the same program), so the new one can listen."""
+    for pidfile in RUN_DIR.glob("*.pid"):
+        try:
+            pid = int(pidfile.read_text())
+            if Path(f"/proc/{pid}/exe").resolve().name == pidfile.stem:
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        pidfile.unlink(missing_ok=True)
 
 
 def _add_a(name: str, address: str) -> None:
@@ -238,7 +259,10 @@ def known_hosts(hosts: list[Host], dest: Path) -> Path:
 def fleet(hosts: list[Host], folder: Path) -> Iterator[tuple[Acme, Path]]:
     """The whole lab: network, pebble, the booted containers with sshd; yields pebble and the SSH key."""
     roots = {host.suite: offline_roots(host.suite) for host in hosts}
+    RUN_DIR.mkdir(exist_ok=True)
     with contextlib.ExitStack() as stack:
+        lock = stack.enter_context(open(RUN_DIR / "lock", "w"))
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one fleet at a time: the namespaces and addresses are fixed
         stack.enter_context(network(hosts))
         acme = stack.enter_context(pebble(folder / "pebble", hosts))
         key = make_key(folder)
