@@ -2,7 +2,9 @@
 
     python bench/flood_runner.py LINES ROUNDS
 
-Each round runs the flood three times through the same runner, in rotating order: writing to /dev/null
+Each round runs the flood three times through the same runner, in each of the six orders in turn (so
+each kind of flood follows each other kind as often: a rotation of three puts the wizard's after the
+file's two rounds in three, and the page cache a flood leaves behind is not the same): writing to /dev/null
 (the baseline), appending to a plain file nobody reads (the floor: what storing the bytes costs), and with
 its output going where the wizard puts it. Runs taken back to back cancel most of this shared machine's
 drift. Prints one JSON object: the child's own wall and CPU times, the wizard's CPU time during its
@@ -12,6 +14,7 @@ floods, and its peak RSS.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -26,6 +29,7 @@ from wizard.runner import PexpectRunner
 from wizard.transcript import Transcript
 
 FLOOD = str(Path(__file__).with_name("flood.py"))
+ORDERS = list(itertools.permutations(("bare", "file", "wizard")))
 
 
 def cpu_seconds() -> float:
@@ -33,7 +37,15 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def pin_to_cores() -> None:
+    """$FLOOD_CORES=N: this process and every flood it starts on the first N cores (1: a Pi Zero's one core,
+    where whatever CPU the wizard spends during a flood is taken from the command)."""
+    if os.environ.get("FLOOD_CORES"):
+        os.sched_setaffinity(0, set(range(int(os.environ["FLOOD_CORES"]))))
+
+
 def main() -> None:
+    pin_to_cores()
     lines, rounds = int(sys.argv[1]), int(sys.argv[2])
     folder = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     transcript = Transcript(folder / "run.log")
@@ -59,8 +71,7 @@ def main() -> None:
     walls: dict[str, list[float]] = {"bare": [], "file": [], "wizard": []}
     cpu = 0.0
     for round_ in range(rounds):
-        order = ["bare", "file", "wizard"]
-        for which in order[round_ % 3:] + order[:round_ % 3]:
+        for which in ORDERS[round_ % len(ORDERS)]:
             if which == "bare":
                 walls["bare"].append(child_wall("/dev/null"))
             elif which == "file":  # the floor: the same bytes into a plain file, nobody reading them

@@ -1,10 +1,11 @@
 """The flood through the real TUI: the run screen and its batched Log pane, in the terminal it is given.
 
-    python bench/flood_tui.py LINES ROUNDS RESULT_JSON
+    python bench/flood_tui.py LINES ROUNDS RESULT_JSON [FIRST_ROUND]
 
 Started by bench/run.py inside an 80x24 pty (which counts the bytes the app sends to the terminal). The
 plan is a short first step (the screen settles, as it has by the time apt runs in a real install), then
-ROUNDS trios of steps in rotating order: the flood writing to /dev/null (the baseline), appending to a
+ROUNDS trios of steps, each in the next of the six orders (from FIRST_ROUND, so that apps in a row go
+through them all): the flood writing to /dev/null (the baseline), appending to a
 plain file nobody reads (the floor: what storing the bytes costs), and the flood whose output the pane
 follows. Writes one JSON object to RESULT_JSON: the child's own wall and CPU times; for each pane
 flood its start and end on the monotonic clock and the app's CPU time, and the app's CPU time during
@@ -14,6 +15,7 @@ app's peak RSS; the largest backlog of output the pane had waiting at a flush.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -39,6 +41,7 @@ from wizard.session import Session
 from wizard.state import State
 
 FLOOD = str(Path(__file__).with_name("flood.py"))
+ORDERS = list(itertools.permutations(range(3)))  # of the trio: /dev/null, the plain file, the pane
 
 
 def cpu_seconds() -> float:
@@ -47,7 +50,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def flood_steps(lines: int, rounds: int, folder: Path) -> list[Step]:
+def flood_steps(lines: int, rounds: int, folder: Path, first_round: int = 0) -> list[Step]:
     def never() -> bool:
         return False
 
@@ -69,7 +72,7 @@ def flood_steps(lines: int, rounds: int, folder: Path) -> list[Step]:
                  commands=[Command.of(sys.executable, FLOOD, str(lines), env=report, timeout=3600),
                            Command.of("truncate", "-s", "0", str(folder / "run.log"))], is_done=never),
         ]
-        steps += trio[round_ % 3:] + trio[:round_ % 3]
+        steps += [trio[kind] for kind in ORDERS[(first_round + round_) % len(ORDERS)]]
     return steps
 
 
@@ -78,11 +81,11 @@ class FloodApp(WizardApp):
 
     CSS_PATH = str(Path(sys.modules[WizardApp.__module__].__file__ or "").with_name("app.tcss"))
 
-    def __init__(self, lines: int, rounds: int, folder: Path) -> None:
+    def __init__(self, lines: int, rounds: int, folder: Path, first_round: int = 0) -> None:
         super().__init__(facts=Facts(hostname="bench", systemd=False, cores=os.cpu_count() or 1),
                          state=State(folder / "state.json"), log_path=lambda: folder / "run.log",
                          saved_answers=folder / "answers.toml", session_factory=self._flood_session)
-        self.steps = flood_steps(lines, rounds, folder)
+        self.steps = flood_steps(lines, rounds, folder, first_round)
         self.windows: dict[str, list[float]] = {}  # step -> [start, end, cpu at start, cpu at end]
         self.backlog = 0
 
@@ -126,12 +129,21 @@ class FloodApp(WizardApp):
             window[1], window[3] = time.monotonic(), cpu_seconds()
 
 
+def pin_to_cores() -> None:
+    """$FLOOD_CORES=N: this process and every flood it starts on the first N cores (1: a Pi Zero's one core,
+    where whatever CPU the wizard spends during a flood is taken from the command)."""
+    if os.environ.get("FLOOD_CORES"):
+        os.sched_setaffinity(0, set(range(int(os.environ["FLOOD_CORES"]))))
+
+
 def main() -> None:
+    pin_to_cores()
     lines, rounds, result_path = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    first_round = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     folder = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     os.environ["PISERVER_WIZARD_STATE_DIR"] = str(folder / "state")
     os.environ["FLOOD_REPORT"] = str(folder / "walls")  # the floods' own times, in the order they ran
-    app = FloodApp(lines, rounds, folder)
+    app = FloodApp(lines, rounds, folder, first_round)
     app.run()
     reports = re.findall(r"child-wall ([0-9.]+) child-cpu ([0-9.]+)", (folder / "walls").read_text())
     flood_ids = [step.id for step in app.steps if step.id != "settle"]

@@ -6,7 +6,7 @@ rotating order, and the medians are compared; each ratio is also given per round
 Nothing here asserts a time: it prints the figures, the targets, and whether each holds in this run.
 
     python bench/run.py [--lines 1000000] [--rounds 40] [--startup-rounds 30] [--only startup,streaming]
-                        [--rerun-answers FILE] [--smoke]
+                        [--rerun-answers FILE] [--cores N] [--smoke]
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ TUI_ROUNDS_PER_APP = 5  # 16 steps an app, as many as a real plan has (each repa
 
 def flood_tui(lines: int, rounds: int) -> dict:
     """The TUI in a real 80x24 pty, a fresh app every few rounds; the figures of all of them together."""
-    batches = [flood_tui_app(lines, min(TUI_ROUNDS_PER_APP, rounds - done))
+    batches = [flood_tui_app(lines, min(TUI_ROUNDS_PER_APP, rounds - done), done)
                for done in range(0, rounds, TUI_ROUNDS_PER_APP)]
     merged: dict = {key: sum((b[key] for b in batches), []) for key in ("bare", "file", "wizard")}
     merged["child_cpu"] = {key: sum((b["child_cpu"][key] for b in batches), []) for key in ("bare", "file", "wizard")}
@@ -150,13 +150,14 @@ def flood_tui(lines: int, rounds: int) -> dict:
     return merged
 
 
-def flood_tui_app(lines: int, rounds: int) -> dict:
+def flood_tui_app(lines: int, rounds: int, first_round: int = 0) -> dict:
     """One app in a real 80x24 pty; every byte it sends to the terminal is counted with its arrival time."""
     import pexpect
 
     with tempfile.TemporaryDirectory() as folder:
         result = Path(folder) / "result.json"
-        child = pexpect.spawn(PYTHON, [str(HERE / "flood_tui.py"), str(lines), str(rounds), str(result)],
+        child = pexpect.spawn(PYTHON, [str(HERE / "flood_tui.py"), str(lines), str(rounds), str(result),
+                                       str(first_round)],
                               dimensions=(24, 80), env={**os.environ, "TERM": "xterm-256color"}, timeout=None)
         arrivals: list[tuple[float, int]] = []
         while True:
@@ -175,7 +176,7 @@ def flood_tui_app(lines: int, rounds: int) -> dict:
 
 def streaming(lines: int, rounds: int) -> None:
     print(f"Streaming {lines:,} apt-like lines: the child's own wall time, {rounds} rounds of the flood back to "
-          "back (order rotating) to /dev/null, to a plain file, and under the wizard")
+          "back (each of the six orders in turn) to /dev/null, to a plain file, and under the wizard")
     for mode, run in (("headless", flood_headless), ("tui", flood_tui)):
         measured = run(lines, rounds)
         bare, plain, child = measured["bare"], measured["file"], measured["wizard"]
@@ -230,12 +231,17 @@ def main() -> None:
     parser.add_argument("--startup-rounds", type=int, default=30, help="rounds of the start-up figures")
     parser.add_argument("--only", default="startup,streaming,rerun", help="comma-separated sections")
     parser.add_argument("--rerun-answers", type=Path, help="answers of a finished setup on this machine")
+    parser.add_argument("--cores", type=int, help="run the floods and the wizard on the first N cores only (1: a "
+                        "Pi Zero's one core)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the benchmarks run, not the figures")
     args = parser.parse_args()
     if args.smoke:
         args.lines, args.rounds, args.startup_rounds = 20_000, 1, 1
     sections = set(args.only.split(","))
-    print(f"piserver-wizard benchmarks on {os.uname().nodename} ({os.cpu_count()} cores); {PYTHON}")
+    if args.cores:
+        os.environ["FLOOD_CORES"] = str(args.cores)  # bench/flood_runner.py and flood_tui.py pin themselves
+    print(f"piserver-wizard benchmarks on {os.uname().nodename} ({os.cpu_count()} cores"
+          f"{f', the floods on {args.cores}' if args.cores else ''}); {PYTHON}")
     if "startup" in sections:
         startup(args.startup_rounds, 1 if args.smoke else 5)
     if "streaming" in sections:
