@@ -36,3 +36,21 @@ def test_the_tls_block_is_told_by_a_certificate_line_not_a_comment() -> None:
     assert _has_tls_block(b"server {\n    listen 443 ssl;\n    ssl_certificate /etc/x/fullchain.pem;\n}\n")
     assert not _has_tls_block(b"server {\n    # ssl_certificate comes once certbot has one\n    listen 80;\n}\n")
     assert not _has_tls_block(None) and not _has_tls_block(b"")
+
+
+def test_a_process_older_than_its_file_is_told_from_a_younger_one(tmp_path, monkeypatch) -> None:
+    """verify.started_before_written on this test's own process, supervisor's answer given."""
+    import os
+    import time
+
+    from wizard import verify
+
+    monkeypatch.setattr(verify, "_supervisor_rpc_info", lambda program, path: {"pid": os.getpid()})
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("workers = 2\n")
+    assert verify.started_before_written("kilt", str(conf))  # written after this process started
+    long_ago = time.time() - 10 * 365 * 86400
+    os.utime(conf, (long_ago, long_ago))
+    assert not verify.started_before_written("kilt", str(conf))
+    monkeypatch.setattr(verify, "_supervisor_rpc_info", lambda program, path: {"pid": 0})
+    assert not verify.started_before_written("kilt", str(conf))  # nothing running: the other checks' case

@@ -7,6 +7,7 @@ nginx whatever DNS says (a Pi behind NAT resolves to the router) and never sends
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import ssl
 import subprocess
@@ -143,7 +144,7 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def _supervisor_rpc_state(program: str, path: str) -> str:
+def _supervisor_rpc_info(program: str, path: str) -> dict | None:
     """Ask supervisord itself over its socket (XML-RPC), as supervisorctl does, without starting one."""
     import xmlrpc.client
 
@@ -153,9 +154,31 @@ def _supervisor_rpc_state(program: str, path: str) -> str:
 
     proxy = xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=Transport())
     try:
-        return str(proxy.supervisor.getProcessInfo(program)["statename"])
+        return dict(proxy.supervisor.getProcessInfo(program))
     except xmlrpc.client.Fault:
-        return "UNKNOWN"  # BAD_NAME: no such program (yet)
+        return None  # BAD_NAME: no such program (yet)
+
+
+def _supervisor_rpc_state(program: str, path: str) -> str:
+    info = _supervisor_rpc_info(program, path)
+    return "UNKNOWN" if info is None else str(info["statename"])
+
+
+def started_before_written(program: str, path: str) -> bool:
+    """The program's running process is older than ``path`` (its gunicorn.conf): it runs the settings of
+    before. supervisor's `update` restarts a program only when its own section changed, and a run may die
+    between a write and its restart: the effect is checked, not the file. False when it cannot tell."""
+    try:
+        info = _supervisor_rpc_info(program, SUPERVISOR_SOCKET)
+        pid = int(info["pid"]) if info else 0
+        if pid <= 0:
+            return False
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        started = time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+        return os.lstat(path).st_mtime > started
+    except (OSError, http.client.HTTPException, KeyError, ValueError, IndexError):
+        return False
 
 
 def supervisor_state(program: str) -> str:

@@ -30,16 +30,20 @@ def _state_in(program_name: str, *states: str) -> Callable[[], bool]:
     return lambda: verify.supervisor_state(program_name) in states
 
 
-def keep_running(name: str) -> list[Ensure]:
+def keep_running(name: str, gunicorn_conf: str) -> list[Ensure]:
     """A program supervisor does not know (a run killed before `update`, or `supervisorctl remove`),
     one stopped (by hand, or by a run that died), one FATAL or backing off after its cause was fixed:
-    each is put right, where waiting for RUNNING would only time out."""
+    each is put right, where waiting for RUNNING would only time out. And one running a gunicorn.conf
+    older than the file (`update` restarts only for a changed program section): restarted."""
     reread, update = Command.of("supervisorctl", "reread"), Command.of("supervisorctl", "update")
+    restart = Command.of("supervisorctl", "restart", name)
     return [
         Ensure(f"supervisor does not know {name}", _state_in(name, "UNKNOWN"), [reread, update]),
         Ensure(f"{name} is not running", _state_in(name, "STOPPED", "EXITED", "FATAL"),
                [Command.of("supervisorctl", "start", name)]),
-        Ensure(f"{name} is backing off", _state_in(name, "BACKOFF"), [Command.of("supervisorctl", "restart", name)]),
+        Ensure(f"{name} is backing off", _state_in(name, "BACKOFF"), [restart]),
+        Ensure(f"{name} runs the settings of before {gunicorn_conf} changed",
+               lambda: verify.started_before_written(name, gunicorn_conf), [restart]),
     ]
 
 
@@ -53,7 +57,7 @@ def program(ctx: Context, import_inputs: dict) -> list[Step]:
         folders=folders, files=files,
         on_change=[Command.of("supervisorctl", "reread"), Command.of("supervisorctl", "update")],
         on_rerun=[Command.of("supervisorctl", "restart", app.name)],
-        ensure=keep_running(app.name),
+        ensure=keep_running(app.name, layout.gunicorn_conf),
         probes=[Probe(f"supervisor says {app.name} is RUNNING and it answers on {app.bind}",
                       lambda: verify.wait_serving(app.name, app.bind, layout.error_log))],
         # What needs a restart without changing the supervisor program (that one restarts on update).
