@@ -137,6 +137,10 @@ def file_says(path: str, text: str = "") -> Callable[[Progress], bool]:
 class TimedCommand:
     display: str
     seconds: float
+    lines: int = 0  # output lines it printed in the reference run
+
+
+CHATTY = 6  # a command printing at least this many lines is cut in its middle by its output, not the clock
 
 
 @dataclass
@@ -156,15 +160,18 @@ def parse_reference(lines: list[tuple[float, str]]) -> list[StepPlan]:
     """Steps and their commands with how long each took, from a --verbose run's timed lines."""
     steps: list[StepPlan] = []
     open_command: tuple[float, str] | None = None
+    printed = 0
     for at, line in lines:
         step, command = STEP.match(line), COMMAND.match(line)
         if (step or command or line.startswith(STEP_END)) and open_command and steps:
-            steps[-1].commands.append(TimedCommand(open_command[1], at - open_command[0]))
+            steps[-1].commands.append(TimedCommand(open_command[1], at - open_command[0], printed))
             open_command = None
         if step:
             steps.append(StepPlan(int(step.group(1)), step.group(3)))
         elif command:
-            open_command = (at, command.group(1))
+            open_command, printed = (at, command.group(1)), 0
+        elif open_command:
+            printed += 1
     return steps
 
 
@@ -183,7 +190,8 @@ def _ends_command(line: str) -> bool:
 @dataclass
 class Moment:
     """When to kill: a step's start (``where="start"``), or the middle of its longest command (``"mid"``:
-    half the time the same command took in the reference run).
+    once it printed half the lines it printed in the reference run, or, for a quiet one, half the time
+    it took there: a machine busier or idler than during the reference moves the clock, not the output).
 
     Lines are told apart by their place in the output, never by the time they were seen: several lines
     read in one poll share a time, and a step's header seen with its first command is no later line."""
@@ -212,7 +220,12 @@ class Moment:
         if any(_ends_command(line) for _, line in after[began + 1:]):
             self.note = f"{short(longest.display)}: ended before its middle (+{since:.2f} s); killed just after"
             return True
-        if since >= longest.seconds / 2:
+        if longest.lines >= CHATTY:
+            if began + 1 + longest.lines // 2 <= len(after):
+                self.note = (f"{short(longest.display)}: line {longest.lines // 2} of {longest.lines}, "
+                             f"+{since:.1f} s, at {after[-1][1].strip()[:40]!r}")
+                return True
+        elif since >= longest.seconds / 2:
             self.note = f"{short(longest.display)}: +{since:.1f} s of {longest.seconds:.1f} s"
             return True
         return False

@@ -37,6 +37,7 @@ def test_the_reference_gives_each_step_its_commands_and_their_times() -> None:
     assert [s.title for s in plan] == ["Install the system packages (nginx, supervisor)", "Start nginx",
                                        "Check the site answers on kill.test"]
     assert plan[0].longest.display == APT and round(plan[0].longest.seconds, 1) == 20.0
+    assert plan[0].longest.lines == 1
     assert [round(c.seconds, 1) for c in plan[1].commands] == [0.5, 0.1]
     assert plan[2].longest is None
 
@@ -49,6 +50,15 @@ def test_mid_waits_for_half_the_reference_time_even_when_header_and_command_shar
     assert not moment(progress(same_poll, now=12.9))
     assert moment(progress(same_poll, now=13.0))
     assert moment.note.startswith("apt-get install nginx: +10.0 s of 20.0 s")
+
+
+def test_mid_of_a_chatty_command_is_half_its_reference_output() -> None:
+    moment = Moment(StepPlan(1, "Install", [TimedCommand(APT, 20.0, lines=10)]), "mid")
+    lines = [(0.0, "[ 1/3] Install ... "), (0.0, f"  $ {APT}")]
+    lines += [(0.1 * n, f"Setting up package{n} ...") for n in range(1, 5)]
+    assert not moment(progress(lines, now=30.0))  # the clock alone does not decide
+    assert moment(progress(lines + [(0.5, "Setting up package5 ...")], now=0.5))
+    assert "line 5 of 10" in moment.note and "package5" in moment.note
 
 
 def test_mid_of_a_command_that_ended_early_kills_just_after_it() -> None:
