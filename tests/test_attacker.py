@@ -34,7 +34,7 @@ domains = ["fort.pi.test"]
 name = "{APP}"
 user = "{USER}"
 directory = "{APP_DIR}"
-bind = "127.0.0.1:4810"
+bind = "127.0.0.1:4815"  # faulty (test_e2e_faults) has 4810
 workers = 1
 [https]
 enabled = false

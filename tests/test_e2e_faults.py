@@ -53,10 +53,18 @@ def nginx_master() -> str:
     return Path("/run/nginx.pid").read_text().strip()
 
 
+FAULT_APPS = ("faulty", "acmedown", "noimport", "nostart")
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _fresh(as_root: None) -> None:
+def _fresh(as_root: None) -> object:
+    """Each app from nothing, and gone afterwards: left running, an app keeps its port and its names, and
+    a later test's app given the same port was answered by this one's gunicorn."""
     ensure_user("pi")
-    for name in ("faulty", "acmedown", "noimport", "nostart"):
+    for name in FAULT_APPS:
+        forget_app(name)
+    yield
+    for name in FAULT_APPS:
         forget_app(name)
 
 

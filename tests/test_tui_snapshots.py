@@ -109,6 +109,25 @@ def test_questions(snap_compare, tmp_path, section):
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
+def test_questions_a_web_address_for_a_domain(snap_compare, tmp_path):
+    """A field error in the owner's words: a pasted web address is named and told what to drop (it used
+    to be "[0] may hold only letters, digits, hyphens and dots")."""
+    app = app_for(tmp_path)
+
+    async def ready(pilot):
+        await settle(pilot, lambda: pilot.app.facts is not None)
+        pilot.app.start_questions()
+        await settle(pilot, lambda: isinstance(pilot.app.screen, QuestionsScreen))
+        pilot.app.after_section(pilot.app.screen.section)
+        await settle(pilot, lambda: getattr(pilot.app.screen, "section", "") == "site")
+        field = pilot.app.screen.query_one("#f-site-domains")
+        field.focus()
+        field.value = "https://pi.example.com/blog, www.pi.example.com"
+        await settle(pilot, lambda: pilot.app.screen.query_one("#row-site-domains").has_class("invalid"))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
 @pytest.mark.parametrize("tab", ["plan", "files"])
 def test_review(snap_compare, tmp_path, tab):
     app = app_for(tmp_path, statuses={"apt-update": StepStatus.ALREADY_DONE, "verify": StepStatus.ALWAYS})

@@ -145,6 +145,9 @@ class Engine:
     def _step(self, step: Step, result: RunResult, step_started: float) -> None:
         """One step: passed over when the machine shows it done, else run and recorded."""
         if step_done(step, self.state, self._key(step)):
+            for planned in step.files:  # the owner's file kept says so on every run, not on the first only
+                if planned.owner_edited():
+                    self.emit(Output(step.id, planned.kept_note() + "\n", note=True))
             self.emit(StepFinished(step.id, StepStatus.ALREADY_DONE, time.monotonic() - step_started,
                                    "already done"))
             return
@@ -219,7 +222,7 @@ class Engine:
         tx = FileTransaction(step.id)
         changed = [self.runner.write(tx, f) for f in step.files] + [self.runner.link(tx, lk) for lk in step.links]
         for note in tx.notes:
-            self.emit(Output(step.id, note + "\n"))
+            self.emit(Output(step.id, note + "\n", note=True))
         files_changed = any(changed)
         if files_changed or (pending and step.on_change):
             try:

@@ -34,13 +34,15 @@ class Output:
     A command writes its output straight into the run's log file and the runner reads it back for the
     front ends: ``logged`` says this text is in that file already (the transcript must not add it again),
     and ``skipped`` counts the bytes before it that were not read back because the command wrote faster
-    than anyone can read (a pane shows the newest lines; the log file has them all).
+    than anyone can read (a pane shows the newest lines; the log file has them all). ``note``: the
+    wizard's own word to the person (a file of theirs kept, a key replaced), shown even without --verbose.
     """
 
     step_id: str
     text: str
     skipped: int = 0
     logged: bool = False
+    note: bool = False
 
 
 @dataclass(frozen=True)

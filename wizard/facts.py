@@ -33,6 +33,15 @@ class Listener:
     pid: int | None
 
 
+@dataclass(frozen=True)
+class OtherApp:
+    """An app the wizard already manages on this machine (its saved answers): what a new one must not share."""
+
+    name: str
+    bind: str
+    domains: tuple[str, ...]
+
+
 @dataclass
 class Facts:
     hostname: str = ""
@@ -56,6 +65,7 @@ class Facts:
     default_user: str | None = None
     is_root: bool = False
     clock_synced: bool | None = None  # the kernel's NTP state; None when it cannot be told
+    managed_apps: list[OtherApp] = field(default_factory=list)  # the apps' saved answers, this one's included
     probe_seconds: float = 0.0
 
     @property
@@ -191,6 +201,29 @@ def dpkg_interrupted() -> str:
     return audit
 
 
+def managed_apps() -> list[OtherApp]:
+    """Each app's saved answers (``apps/NAME.toml`` beside the state, see ``verbs.apps``), read for two
+    keys only; a file that cannot be read is left out (the verbs report it)."""
+    import tomli
+
+    from .state import state_dir
+
+    found = []
+    try:
+        paths = sorted((state_dir() / "apps").glob("*.toml"))
+    except OSError:  # not root: the state is root's
+        return []
+    for path in paths:
+        try:
+            data = tomli.loads(path.read_text())
+            app, site = data.get("app", {}), data.get("site", {})
+            found.append(OtherApp(str(app.get("name", path.stem)), str(app.get("bind", "")),
+                                  tuple(str(d) for d in site.get("domains", []))))
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return found
+
+
 def probe() -> Facts:
     started = time.monotonic()
     release = read_os_release()
@@ -218,6 +251,7 @@ def probe() -> Facts:
         default_user=_default_user(),
         is_root=os.geteuid() == 0,
         clock_synced=clock_synchronised(),
+        managed_apps=managed_apps(),
     )
     facts.probe_seconds = time.monotonic() - started
     return facts

@@ -48,6 +48,9 @@ class LinePrinter:
             self._write(f"  $ {event.display}\n")
         elif isinstance(event, Output) and self.verbose:
             self._write(strip_ansi(event.text).replace("\r\n", "\n"))
+        elif isinstance(event, Output) and event.note:
+            self._write(("\n" if self._open_line else "") + f"  {event.text}")
+            self._open_line = False
         elif isinstance(event, PromptNeeded):
             self._write(f"\n  the command is waiting for input: {event.text!r}\n")
         elif isinstance(event, StepFinished):

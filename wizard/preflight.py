@@ -122,12 +122,33 @@ def _no_port80_needed(finding: Finding) -> Finding:
                                      "plain HTTP (and its redirect) will not be served")
 
 
+def shared_with_other_apps(answers: Answers, facts: Facts) -> list[Finding]:
+    """Another app of this wizard's on the machine with the same address or one of the same names: its
+    gunicorn would keep the address (this app's could not start, and nginx would send this app's visitors
+    to the other app), and nginx answers a name shared by two sites from one only (the file first in
+    sites-enabled; `nginx -t` only warns of a "conflicting server name")."""
+    found: list[Finding] = []
+    names = {name.lower() for name in answers.site.domains}
+    for other in facts.managed_apps:
+        if other.name == answers.app.name:
+            continue
+        if other.bind == answers.app.bind:
+            found.append(Finding(Level.REFUSE, "app.bind", f"app.bind: {other.bind} is already the address of the "
+                                 f"app {other.name} on this Pi: give this app a port of its own"))
+        for shared in [d for d in other.domains if d.lower() in names]:
+            found.append(Finding(Level.REFUSE, "site.domains", f"site.domains: {shared} is already served by the "
+                                 f"app {other.name} on this Pi: take it out of one app's domains (or remove "
+                                 f"that app: sudo piserver-wizard remove {other.name})"))
+    return found
+
+
 def check(answers: Answers, facts: Facts) -> list[Finding]:
     apache_goes = answers.system.remove_apache and facts.has("apache2")
     found = machine(facts, may_hold_ports=("nginx", "apache2", "httpd") if apache_goes else ("nginx",))
     install = wizard_install_problem()
     if install is not None:
         found.append(install)
+    found += shared_with_other_apps(answers, facts)
     if facts.has("apache2") and not answers.system.remove_apache:
         found.append(Finding(Level.WARN, "apache", "apache2 is installed and you chose to keep it (remove_apache = "
                                                 "false): it must not hold port 80 or 443, or nginx cannot start"))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import certs
+from . import certs, listening
 
 
 def eventually(check: Callable[[], tuple[bool, str]], *, timeout: float = 10.0,
@@ -196,6 +196,21 @@ def supervisor_state(program: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == program else "UNKNOWN"
 
 
+def supervisor_pid(program: str) -> int:
+    """The pid supervisor started the program as (gunicorn's master); 0 when not running or unknown."""
+    try:
+        info = _supervisor_rpc_info(program, SUPERVISOR_SOCKET)
+        return int(info["pid"]) if info else 0
+    except (OSError, http.client.HTTPException, KeyError, ValueError):
+        pass
+    try:
+        out = subprocess.run(["supervisorctl", "pid", program], capture_output=True, text=True,
+                             timeout=15, check=False).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return int(out) if out.isdigit() else 0
+
+
 def app_answers(bind: str, timeout: float = 2.0) -> str | None:
     """Ask gunicorn itself, on its bind address, for any HTTP answer; None when nothing answers."""
     if bind.startswith("unix:"):
@@ -218,20 +233,26 @@ def app_answers(bind: str, timeout: float = 2.0) -> str | None:
 
 
 def wait_serving(program: str, bind: str, error_log: str, *, timeout: float = 40.0) -> tuple[bool, str]:
-    """Supervisor says RUNNING and gunicorn answers on its address: a process alone proves little
-    (gunicorn keeps retrying a busy port for seconds while supervisor already says RUNNING)."""
+    """Supervisor says RUNNING and the program's own gunicorn answers on its address: a process alone
+    proves little (gunicorn keeps retrying a busy port for seconds while supervisor already says
+    RUNNING), and neither does an answer (another program on the same address: see ``listening``)."""
     deadline = time.monotonic() + timeout
-    state, answer = "UNKNOWN", None
+    state, answer, other = "UNKNOWN", None, None
     while time.monotonic() < deadline:
         state = supervisor_state(program)
         if state == "FATAL":
             break
         if state == "RUNNING":
             answer = app_answers(bind)
-            if answer:
+            # Waited out, not failed at once: a worker of the program's previous run may hold it a moment.
+            other = listening.foreign_holder(bind, supervisor_pid(program)) if answer else None
+            if answer and not other:
                 return True, f"supervisor: {program} RUNNING, answering on {bind} ({answer})"
         time.sleep(0.5)
-    if state == "RUNNING":
+    if other:
+        problem = (f"{bind} is answered by another program ({other}), not by {program}: give app.bind an "
+                   "address no other program uses")
+    elif state == "RUNNING":
         problem = f"supervisor: {program} is RUNNING, but nothing answers HTTP on {bind}"
     else:
         problem = f"supervisor: {program} is {state}, not RUNNING"
