@@ -139,3 +139,28 @@ def test_an_address_another_program_answers_on_fails_the_run(keepme: None, wizar
     assert resumed.returncode == 0, resumed.stdout
     root = pebble_root(acme, tmp_path / "root.pem")
     assert all("<title>keepme</title>" in page for page in served("keep.pi.test", root))
+
+
+def test_a_name_another_nginx_site_answers_fails_the_run(keepme: None, wizard_bin: str, acme: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    """A stale site (of an app removed by hand, or the owner's own) that names www.keep.pi.test and comes
+    first in sites-enabled: nginx -t only warns, and nginx answers the name from that site."""
+    assert run(wizard_bin, acme, tmp_path / "a.toml", ["keep.pi.test"]).returncode == 0
+    edit_as_the_app_user(FOLDER / "app.py")  # the owner's page: a 200 from any site would pass for it
+    stale = Path("/etc/nginx/sites-enabled/000-piserver-test-stale")
+    stale.write_text("server {\n    listen 80;\n    server_name www.keep.pi.test;\n    return 200 stale;\n}\n")
+    try:
+        subprocess.run(["service", "nginx", "reload"], check=True, capture_output=True, timeout=60)
+        failed = run(wizard_bin, acme, tmp_path / "a.toml", ["keep.pi.test", "www.keep.pi.test"])
+        assert failed.returncode == 1
+        assert "http://www.keep.pi.test/ is answered by another nginx site, not this app's" in failed.stdout
+        assert 'conflicting server name "www.keep.pi.test"' in failed.stdout
+        assert 'sudo grep -rl "www.keep.pi.test" /etc/nginx/sites-enabled/' in failed.stdout
+        assert http_get("keep.pi.test")[0] == 200  # the rest of the site still served
+    finally:
+        stale.unlink()
+        subprocess.run(["service", "nginx", "reload"], check=True, capture_output=True, timeout=60)
+    resumed = run(wizard_bin, acme, tmp_path / "a.toml", ["keep.pi.test", "www.keep.pi.test"])
+    assert resumed.returncode == 0, resumed.stdout
+    root = pebble_root(acme, tmp_path / "root.pem")
+    assert all("<title>keepme</title>" in page for page in served("www.keep.pi.test", root))

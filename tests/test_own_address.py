@@ -129,3 +129,38 @@ def test_a_note_is_shown_without_verbose() -> None:
     printer(StepFinished("app-files", StepStatus.ALREADY_DONE, 0.0))
     assert out.getvalue() == ("[ 7/14] Write the app's files ... \n  kept /srv/keepme/app.py: it was changed\n"
                               "  -> already done (0.0 s)\n")
+
+
+@pytest.fixture()
+def root_folder() -> object:
+    """A folder of root's that nobody else can write, as /var/log/nginx is (tmp_path is under /tmp)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the folders on the way to the log must be root's")
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir="/run", prefix="piserver-test-"))
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_a_sites_log_is_read_from_its_end(root_folder: Path) -> None:
+    from wizard import site_owner
+
+    log = root_folder / "keepme.access.log"
+    log.write_bytes(b"old line\n" * 20000 + b"GET / piserver-wizard-verify 0123abcd\n")
+    tail = site_owner.log_tail(str(log))
+    assert len(tail) == site_owner.TAIL_BYTES and tail.endswith(b"0123abcd\n")
+    (root_folder / "link.log").symlink_to(log)
+    assert site_owner.log_tail(str(root_folder / "link.log")) == b""  # a link is not followed
+
+
+def test_a_log_in_a_folder_of_another_user_is_not_read(root_folder: Path) -> None:
+    from wizard import site_owner
+
+    theirs = root_folder / "theirs"
+    theirs.mkdir()
+    (theirs / "x.log").write_text("GET /\n")
+    assert site_owner.log_tail(str(theirs / "x.log")) == b"GET /\n"
+    os.chown(theirs, 65534, 65534)  # nobody's: they could swap the file for anything
+    assert site_owner.log_tail(str(theirs / "x.log")) == b""

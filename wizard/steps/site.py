@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import ssl
 
-from .. import localca, nginx_conf, verify
+from .. import localca, nginx_conf, site_owner, verify
 from ..commands import Command
 from ..files import AppFolder, Link, PlannedFile, hash_of, read_root_file
 from ..layout import DEFAULT_SITE_LINK, WEBROOT
@@ -29,13 +29,18 @@ def server_names(ctx: Context) -> list[str]:
     return ctx.answers.site.domains + (localca.lan_addresses(ctx.facts.ip_addresses) if lan else [])
 
 
+def access_log(name: str) -> str:
+    """The site's own access log: the check that a name is answered by this site looks there."""
+    return f"/var/log/nginx/{name}.access.log"
+
+
 def site_file(ctx: Context, tls: bool) -> PlannedFile:
     answers, layout, facts, local = ctx.answers, ctx.layout, ctx.facts, local_ca(ctx)
     cert_dir = localca.cert_dir(answers.app.name) if local else layout.cert_dir
     return PlannedFile(layout.site_available, render(
         "nginx-site.conf.j2", app=answers.app, domains=server_names(ctx), webroot=WEBROOT, tls=tls,
         redirect=answers.https.redirect, cert_dir=cert_dir, ipv6=facts.ipv6, catchall=CATCHALL_AVAILABLE,
-        local_ca=local,
+        local_ca=local, access_log=access_log(answers.app.name),
         upstream_name="piserver_" + answers.app.name.replace("-", "_"), upstream_server=answers.app.bind,
         max_upload=answers.site.max_upload, nginx_version=facts.nginx_version,
         http2_directive=facts.nginx_http2_directive))
@@ -113,8 +118,19 @@ def nginx_test() -> Command:
     return Command.of("nginx", "-t", timeout=60)
 
 
-def served(name: str, redirect: bool, text: str | None) -> Check:
-    return lambda: verify.eventually(lambda: verify.check_http(name, expect_redirect=redirect, expect_text=text))
+def served(name: str, redirect: bool, text: str | None, log: str) -> Check:
+    """The name answers as it should, and from this site (not another site naming it too: ``site_owner``)."""
+    def check() -> tuple[bool, str]:
+        ok, message = verify.check_http(name, expect_redirect=redirect, expect_text=text)
+        if not ok:
+            return ok, message
+        here, said = site_owner.answered_here(name, log)
+        return here, f"{message}, from this app's site" if here else said
+
+    def probe() -> tuple[bool, str]:
+        ok, message = verify.eventually(check)
+        return (ok, message) if ok else (ok, message + site_owner.conflict_hint(name))
+    return probe
 
 
 def _links(ctx: Context) -> list[Link]:
@@ -140,7 +156,8 @@ def site(ctx: Context) -> list[Step]:
                 "max_upload": answers.site.max_upload},
         # `nginx reload` returns before new workers serve the new names; the certificate request that
         # follows needs them, so the step ends only when every name is served by this site.
-        probes=[Probe(f"nginx serves http://{name}/ from the new site", served(name, redirect_now, ctx.sample_text))
+        probes=[Probe(f"nginx serves http://{name}/ from the new site",
+                      served(name, redirect_now, ctx.sample_text, access_log(answers.app.name)))
                 for name in map(verify.probe_name, answers.site.domains)],
     )
     if https.enabled and https.mode == "certbot-nginx":
