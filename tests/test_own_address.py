@@ -164,3 +164,30 @@ def test_a_log_in_a_folder_of_another_user_is_not_read(root_folder: Path) -> Non
     assert site_owner.log_tail(str(theirs / "x.log")) == b"GET /\n"
     os.chown(theirs, 65534, 65534)  # nobody's: they could swap the file for anything
     assert site_owner.log_tail(str(theirs / "x.log")) == b""
+
+
+def test_a_kept_file_is_said_when_its_step_is_already_done(root_folder: Path, tmp_path: Path) -> None:
+    """The owner's edit is said on every run: the step that would write the sample is already done then
+    (the owner's file counts as current), and a note still says the file was kept and why."""
+    from hashlib import sha256
+
+    from wizard.answers import load
+    from wizard.engine import Engine
+    from wizard.facts import Facts
+    from wizard.files import PlannedFile
+    from wizard.plan import Plan, Step
+    from wizard.runner import PexpectRunner
+    from wizard.state import State
+
+    page = root_folder / "app.py"
+    page.write_text("the owner's page\n")
+    planned = PlannedFile(str(page), "the sample\n", owners_own=True,
+                          recorded=sha256(b"the sample\n").hexdigest())
+    plan = Plan(load(Path(__file__).parent.parent / "examples" / "answers.toml", has_systemd=False), Facts(),
+                [Step("app-files", "Write the app's files", files=[planned])])
+    events: list[object] = []
+    result = Engine(plan, PexpectRunner(events.append), State.load(tmp_path / "state.json"), events.append).run()
+    assert result.ok and result.ran == []
+    notes = [e.text for e in events if isinstance(e, Output) and e.note]
+    assert notes == [planned.kept_note() + "\n"] and page.read_text() == "the owner's page\n"
+    assert [e.status for e in events if isinstance(e, StepFinished)] == [StepStatus.ALREADY_DONE]
