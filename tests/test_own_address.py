@@ -191,3 +191,30 @@ def test_a_kept_file_is_said_when_its_step_is_already_done(root_folder: Path, tm
     notes = [e.text for e in events if isinstance(e, Output) and e.note]
     assert notes == [planned.kept_note() + "\n"] and page.read_text() == "the owner's page\n"
     assert [e.status for e in events if isinstance(e, StepFinished)] == [StepStatus.ALREADY_DONE]
+
+
+def test_an_edited_sample_is_checked_and_the_app_restarted_by_the_next_run() -> None:
+    """The owner's app.py hash is in the import check's inputs (and so the program's, which restarts on a
+    change); the sample itself, or no file yet, adds nothing, so a same-answers re-run stays a no-op."""
+    from hashlib import sha256
+
+    from test_plan_render import facts, make_answers
+
+    from wizard.facts import AppFacts
+    from wizard.plan import build_plan
+    from wizard.render import render
+    from wizard.services import Services
+
+    answers = make_answers()
+    sample = sha256(render("app.py.j2", app=answers.app).encode()).hexdigest()
+
+    def inputs(page_hash: str, **changes: object) -> tuple[dict, dict]:
+        plan = build_plan(make_answers(**changes), facts(), Services(False),
+                          app_facts=AppFacts(home="/home/pi", page_hash=page_hash))
+        return plan.step("app-import").inputs, plan.step("app-program").inputs
+
+    assert inputs("") == inputs(sample)
+    assert "owners_page" not in inputs(sample)[0]
+    edited, program = inputs("ab" * 32)
+    assert edited["owners_page"] == "ab" * 32 and program["app"]["owners_page"] == "ab" * 32
+    assert "owners_page" not in inputs("ab" * 32, app__source="existing")[0]

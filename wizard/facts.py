@@ -267,6 +267,7 @@ class AppFacts:
     has_local_certificate: bool = False  # the wizard's local CA issued one for it (https.mode = "local-ca")
     page_is_the_samples: bool = True  # the app's app.py still says the sample's "Hello, World!" (or is not there)
     site_serves_tls: bool = False  # the app's nginx site, as it is now, has its TLS server block
+    page_hash: str = ""  # sha256 of the app's app.py as it is; "" when there is none
 
 
 def probe_app(user: str, directory: str, requirements: str, cert_name: str, site: str = "") -> AppFacts:
@@ -282,7 +283,8 @@ def probe_app(user: str, directory: str, requirements: str, cert_name: str, site
     page = boundary.read_as_owner(f"{directory}/app.py", user)
     return AppFacts(home, sha256(content) if content is not None else "", certs.read(cert_name) is not None,
                     os.path.isfile(f"{localca.cert_dir(cert_name)}/fullchain.pem"),
-                    page is None or b"Hello, World!" in page, _has_tls_block(read_root_file(site) if site else None))
+                    page is None or b"Hello, World!" in page, _has_tls_block(read_root_file(site) if site else None),
+                    sha256(page) if page is not None else "")
 
 
 def _has_tls_block(site: bytes | None) -> bool:

@@ -8,7 +8,7 @@ that user (see ``wizard.boundary``).
 from __future__ import annotations
 
 from ..commands import Command
-from ..files import AppFolder, PlannedFile
+from ..files import AppFolder, PlannedFile, sha256
 from ..plan import Step
 from ..render import render
 from .context import Context, done_when_inputs_unchanged
@@ -106,6 +106,16 @@ def pip_step(ctx: Context) -> Step:
         is_done=lambda: boundary.owned_file(f"{layout.venv}/bin/gunicorn", app.user))
 
 
+def owners_page(ctx: Context) -> dict[str, str]:
+    """The owner's own app.py, once it is no longer the sample the wizard writes: its hash joins the
+    import check's inputs, so an edit is checked and the app restarted by the next run (which then serves
+    what the file says). Nothing while it is the sample: a same-answers re-run stays a no-op."""
+    page = ctx.app_facts.page_hash
+    if ctx.answers.app.source != "sample" or not page:
+        return {}
+    return {} if page == sha256(render("app.py.j2", app=ctx.answers.app).encode()) else {"owners_page": page}
+
+
 def import_step(ctx: Context, pip: Step) -> Step:
     app, layout = ctx.answers.app, ctx.layout
     module, _, attr = app.wsgi.partition(":")
@@ -114,7 +124,7 @@ def import_step(ctx: Context, pip: Step) -> Step:
         commands=[Command.of(layout.venv_python, "-c", _IMPORT_CHECK, module, attr, as_user=app.user,
                              env={"HOME": ctx.app_facts.home}, cwd=app.directory, timeout=120)],
         inputs={"wsgi": app.wsgi, "files": [f.content for f in app_files(ctx) if not f.secret],
-                "pip": pip.fingerprint}, remember_inputs=True, is_done=done_when_inputs_unchanged)
+                "pip": pip.fingerprint, **owners_page(ctx)}, remember_inputs=True, is_done=done_when_inputs_unchanged)
 
 
 def packages_and_import(ctx: Context) -> list[Step]:
