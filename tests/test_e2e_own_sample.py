@@ -114,10 +114,10 @@ def test_an_address_or_name_of_another_app_is_refused(keepme: None, wizard_bin: 
     assert run(wizard_bin, acme, tmp_path / "a.toml", ["keep.pi.test"]).returncode == 0
     state = Path("/var/lib/piserver-wizard/state.json").read_text()
     other = run(wizard_bin, acme, tmp_path / "b.toml", ["www.keep.pi.test", "KEEP.pi.test"], name="keepyou")
-    assert other.returncode == 1
+    assert other.returncode == 2  # refused, as a wrong answer is
     assert f"app.bind: 127.0.0.1:{PORT} is already the address of the app keepme on this Pi" in other.stdout
     assert "site.domains: keep.pi.test is already served by the app keepme on this Pi" in other.stdout
-    assert "refused before changing anything" in other.stdout
+    assert "refused before changing anything" in other.stderr
     assert Path("/var/lib/piserver-wizard/state.json").read_text() == state
     assert not Path("/etc/nginx/sites-available/keepyou").exists()
 
