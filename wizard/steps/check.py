@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import localca, verify
 from ..plan import Probe, Step
 from .context import Context
-from .site import access_log, served
+from .site import own_log, served
 
 
 def verify_site(ctx: Context) -> list[Step]:
@@ -19,7 +19,7 @@ def verify_site(ctx: Context) -> list[Step]:
     local_cert = f"{localca.cert_dir(app.name)}/cert.pem" if https.mode == "local-ca" else None
     for name in map(verify.probe_name, ctx.answers.site.domains):
         probes.append(Probe(f"http://{name}/ {'redirects to HTTPS' if redirect else 'answers'} (via 127.0.0.1)",
-                            served(name, redirect, text, access_log(app.name))))
+                            served(name, redirect, text, own_log(ctx))))
         if https.enabled:
             probes.append(Probe(f"https://{name}/ answers with its certificate (via 127.0.0.1)",
                                 lambda n=name: verify.eventually(

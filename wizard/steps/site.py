@@ -34,6 +34,13 @@ def access_log(name: str) -> str:
     return f"/var/log/nginx/{name}.access.log"
 
 
+def own_log(ctx: Context) -> str | None:
+    """The log that tells this site's answers, or None where certbot edits the site: with its redirect it
+    moves port 80 into a server block of its own, which logs to nginx's common access.log."""
+    https = ctx.answers.https
+    return None if https.enabled and https.mode == "certbot-nginx" else access_log(ctx.answers.app.name)
+
+
 def site_file(ctx: Context, tls: bool) -> PlannedFile:
     answers, layout, facts, local = ctx.answers, ctx.layout, ctx.facts, local_ca(ctx)
     cert_dir = localca.cert_dir(answers.app.name) if local else layout.cert_dir
@@ -118,11 +125,12 @@ def nginx_test() -> Command:
     return Command.of("nginx", "-t", timeout=60)
 
 
-def served(name: str, redirect: bool, text: str | None, log: str) -> Check:
-    """The name answers as it should, and from this site (not another site naming it too: ``site_owner``)."""
+def served(name: str, redirect: bool, text: str | None, log: str | None) -> Check:
+    """The name answers as it should, and from this site (not another site naming it too: ``site_owner``;
+    ``log`` None: not asked)."""
     def check() -> tuple[bool, str]:
         ok, message = verify.check_http(name, expect_redirect=redirect, expect_text=text)
-        if not ok:
+        if not ok or log is None:
             return ok, message
         here, said = site_owner.answered_here(name, log)
         return here, f"{message}, from this app's site" if here else said
@@ -157,7 +165,7 @@ def site(ctx: Context) -> list[Step]:
         # `nginx reload` returns before new workers serve the new names; the certificate request that
         # follows needs them, so the step ends only when every name is served by this site.
         probes=[Probe(f"nginx serves http://{name}/ from the new site",
-                      served(name, redirect_now, ctx.sample_text, access_log(answers.app.name)))
+                      served(name, redirect_now, ctx.sample_text, own_log(ctx)))
                 for name in map(verify.probe_name, answers.site.domains)],
     )
     if https.enabled and https.mode == "certbot-nginx":
