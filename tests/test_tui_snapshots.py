@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from screens.app import make_app
 from screens.confirm import ConfirmScreen
@@ -41,6 +42,12 @@ def app_for(tmp: Path, *, fail_at: str | None = None, statuses=None, facts=None,
                     session_factory=h.scripted_factory(tmp, fail_at=fail_at, statuses=statuses),
                     runner_factory=h.NullRunner, log_path=lambda: FIXED / "run.log", clock=lambda: 0.0,
                     saved_answers=saved or tmp / "none.toml")
+
+
+def steady_cursors(pilot) -> None:
+    """A blinking cursor is drawn or not by the clock: on a loaded machine the snapshot caught either."""
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
 
 
 async def settle(pilot, condition, timeout: float = 10.0) -> None:
@@ -104,6 +111,7 @@ def test_questions(snap_compare, tmp_path, section):
             field = pilot.app.screen.query_one("#f-app-bind")
             field.focus()
             field.value = "0.0.0.0:80"
+        steady_cursors(pilot)
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
@@ -124,6 +132,8 @@ def test_questions_a_web_address_for_a_domain(snap_compare, tmp_path):
         field.focus()
         field.value = "https://pi.example.com/blog, www.pi.example.com"
         await settle(pilot, lambda: pilot.app.screen.query_one("#row-site-domains").has_class("invalid"))
+        steady_cursors(pilot)
+        await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
