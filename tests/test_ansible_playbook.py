@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 NAME, DOMAIN = "fleetplay", "fleetplay.test"
 VENV, ANSWERS_DIR = Path("/opt/piserver-wizard-fleetplay"), Path("/etc/piserver-wizard/fleetplay.d")
-SUPERVISOR_CONF = Path(f"/etc/supervisor/conf.d/{NAME}.conf")
+GUNICORN_CONF = Path(f"/etc/piserver-wizard/{NAME}/gunicorn.conf.py")  # the app's workers live here
 
 
 def recap(output: str) -> dict[str, int]:
@@ -93,9 +93,9 @@ def plays(acme: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
         results["first"] = play()
         results["https"] = https_get(DOMAIN, pebble_root(acme, folder / "root.pem"))
         results["second"] = play()
-        before = SUPERVISOR_CONF.read_text()
+        before = GUNICORN_CONF.read_text()
         results["check-change"] = play("--check", "--diff", "-e", "piserver_wizard_app_workers=3")
-        results["unchanged"] = SUPERVISOR_CONF.read_text() == before
+        results["unchanged"] = GUNICORN_CONF.read_text() == before
         results["failing"] = play("-e", "piserver_wizard_app_wsgi=nosuchmodule:app")
         yield results
     finally:
@@ -129,7 +129,7 @@ def test_check_diff_of_a_change_shows_the_diff_and_changes_nothing(plays: dict) 
     done = plays["check-change"]
     assert done.returncode == 0, done.stdout
     assert recap(done.stdout)["changed"] > 0
-    assert f"+++ {SUPERVISOR_CONF}" in done.stdout and "--workers 3" in done.stdout
+    assert f"+++ {GUNICORN_CONF}" in done.stdout and "+workers = 3" in done.stdout
     assert plays["unchanged"] is True
 
 

@@ -120,14 +120,14 @@ def test_apt_failures_are_named_and_the_next_run_goes_on(wizard_bin: str, tmp_pa
         pin.write_text("Package: python3-venv\nPin: release *\nPin-Priority: -1\n")  # as if it did not exist
         failed = run(wizard_bin, answers)
         assert failed.returncode == 1
-        assert "Step 'Install the system packages (nginx, python3-venv, supervisor)' failed" in failed.stdout
+        assert "Step 'Install the system packages (nginx, python3-venv, supervisor, cron)' failed" in failed.stdout
         assert "python3-venv" in failed.stdout and "E:" in failed.stdout
         assert "Update the package lists ... done" in failed.stdout
         pin.unlink()
 
         resumed = run(wizard_bin, answers)
         assert resumed.returncode == 0
-        assert "Install the system packages (nginx, python3-venv, supervisor) ... done" in resumed.stdout
+        assert "Install the system packages (nginx, python3-venv, supervisor, cron) ... done" in resumed.stdout
     finally:
         for path in (broken, pin):
             path.unlink(missing_ok=True)

@@ -39,6 +39,7 @@ packages = ["flask", "gunicorn"]
 enabled = false
 """
 SUPERVISOR_CONF = f"/etc/supervisor/conf.d/{NAME}.conf"
+GUNICORN_CONF = f"/etc/piserver-wizard/{NAME}/gunicorn.conf.py"  # workers live here (a HUP applies them)
 
 
 def run_json(wizard_bin: str, answers: Path, state: Path, *extra: str) -> tuple[int, dict, str]:
@@ -59,10 +60,10 @@ def runs(wizard_bin: str, as_root: None, tmp_path_factory: pytest.TempPathFactor
     try:
         first = run_json(wizard_bin, answers, state)
         second = run_json(wizard_bin, answers, state)
-        before = Path(SUPERVISOR_CONF).read_text()
+        before = Path(GUNICORN_CONF).read_text()
         answers.write_text(ANSWERS.format(workers=3))
         dry = run_json(wizard_bin, answers, state, "--dry-run")
-        after = Path(SUPERVISOR_CONF).read_text()
+        after = Path(GUNICORN_CONF).read_text()
         served = http_get(DOMAIN)
         yield {"first": first, "second": second, "dry": dry, "before": before, "after": after, "served": served}
     finally:
@@ -95,7 +96,7 @@ def test_a_dry_run_of_a_change_shows_the_diff_and_changes_nothing(runs: dict) ->
     code, document, _ = runs["dry"]
     assert code == 0 and document["dry_run"] is True
     assert document["changed"] is False and document["would_change"] is True
-    diff = document["diffs"][SUPERVISOR_CONF]
-    assert f"--- {SUPERVISOR_CONF}" in diff and "+command=" in diff and "--workers 3" in diff
-    assert "-command=" in diff and "--workers 2" in diff
-    assert runs["after"] == runs["before"] and "--workers 2" in runs["after"]
+    diff = document["diffs"][GUNICORN_CONF]
+    assert f"--- {GUNICORN_CONF}" in diff and "\n+workers = 3\n" in diff and "\n-workers = 2\n" in diff
+    assert SUPERVISOR_CONF not in document["diffs"]  # the program stays: a graceful reload applies it
+    assert runs["after"] == runs["before"] and "\nworkers = 2\n" in runs["after"]

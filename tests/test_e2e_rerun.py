@@ -181,20 +181,28 @@ def test_domains_replaced_then_one_removed(scenario: Scenario) -> None:
     assert "www.beta.test" not in Path("/etc/letsencrypt/renewal/rerun.conf").read_text()
 
 
-def test_workers_change_restarts_only_the_app(scenario: Scenario) -> None:
+def rerun_workers() -> set[str]:
+    arbiter = pid_of("/home/pi/rerun/venv/bin/gunicorn")
+    return set(subprocess.run(["pgrep", "-P", arbiter], capture_output=True, text=True).stdout.split())
+
+
+def test_workers_change_reloads_only_the_app(scenario: Scenario) -> None:
+    """A graceful reload (HUP): the arbiter stays, every worker is new, nothing else is touched."""
     scenario.settle(["beta.test"], workers=2, https=True)
     others = {name: pid for name in ("e2e", "secure", "plain")
               if (pid := pid_of(f"/home/pi/{name}/venv/bin/gunicorn"))}
     nginx_before, app_before, cert_before = nginx_master(), pid_of("/home/pi/rerun/venv/bin/gunicorn"), cert_file()
+    workers_before = rerun_workers()
     scenario.write(["beta.test"], workers=3)
     changed = scenario.run()
     assert changed.returncode == 0 and "app.workers: 2 -> 3" in changed.stdout
-    assert pid_of("/home/pi/rerun/venv/bin/gunicorn") != app_before
+    assert pid_of("/home/pi/rerun/venv/bin/gunicorn") == app_before
+    assert len(rerun_workers()) == 3 and not rerun_workers() & workers_before
     assert nginx_master() == nginx_before
     assert cert_file() == cert_before  # no certificate requested
     assert {name: pid_of(f"/home/pi/{name}/venv/bin/gunicorn") for name in others} == others
-    conf = Path("/etc/supervisor/conf.d/rerun.conf").read_text()
-    assert "--workers 3" in conf
+    assert "--workers" not in Path("/etc/supervisor/conf.d/rerun.conf").read_text()
+    assert "\nworkers = 3\n" in Path("/etc/piserver-wizard/rerun/gunicorn.conf.py").read_text()
     out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     assert len([line for line in out.splitlines() if line.startswith("/home/pi/rerun/venv/bin/python3")]) == 4
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -55,8 +56,8 @@ class Machine:
         self.bin, self.acme, self.folder = wizard_bin, acme, folder
         self.env = wizard_env(acme) | {"PISERVER_WIZARD_STATE_DIR": str(folder / "state")}
 
-    def answers(self, name: str, workers: int = 2) -> Path:
-        domain, port = APPS[name]
+    def answers(self, name: str, workers: int = 2, port: int | None = None) -> Path:
+        domain, port = APPS[name][0], port or APPS[name][1]
         path = self.folder / f"{name}.toml"
         path.write_text(ANSWERS.format(name=name, domain=domain, port=port, workers=workers,
                                        server=self.acme["ACME_DIRECTORY_URL"]))
@@ -66,8 +67,8 @@ class Machine:
         return subprocess.run([self.bin, *argv], capture_output=True, text=True, env=self.env,
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
-    def install(self, name: str, workers: int = 2) -> None:
-        done = self.wizard("--answers", str(self.answers(name, workers)))
+    def install(self, name: str, workers: int = 2, port: int | None = None) -> None:
+        done = self.wizard("--answers", str(self.answers(name, workers, port)))
         assert done.returncode == 0, done.stdout + done.stderr
 
     def status(self, *argv: str) -> tuple[int, dict]:
@@ -100,6 +101,10 @@ def machine(wizard_bin: str, acme: dict[str, str], tmp_path_factory: pytest.Temp
     yield machine
     for name in APPS:
         forget_app(name)
+    cron = Path("/etc/cron.d/piserver-wizard-status")
+    if cron.exists() and str(machine.folder) in cron.read_text():  # the notice of this module's state folder
+        cron.unlink()
+        Path("/etc/update-motd.d/90-piserver-wizard").unlink(missing_ok=True)
 
 
 def test_status_names_both_apps_healthy_with_days_left(machine: Machine) -> None:
@@ -127,9 +132,25 @@ def test_status_of_one_app_and_its_text_view(machine: Machine) -> None:
     assert machine.wizard("status", "nosuchapp").returncode == 2
 
 
+def login_notice() -> str:
+    """What cron does every five minutes (its job line, with the file's variables), then what an SSH login
+    shows: the output of the motd script."""
+    lines = Path("/etc/cron.d/piserver-wizard-status").read_text().splitlines()
+    env = dict(os.environ) | dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")
+                                  and " " not in line.split("=", 1)[0])
+    job = next(line for line in lines if line.startswith("*/5 "))
+    subprocess.run(["sh", "-c", job.split(" root ", 1)[1]], env=env, timeout=300, cwd="/")  # exit 1: a problem
+    return subprocess.run(["/etc/update-motd.d/90-piserver-wizard"], capture_output=True, text=True,
+                          check=True).stdout
+
+
 def test_a_stopped_app_fails_status_naming_it(machine: Machine) -> None:
+    assert login_notice() == ""  # all well: the login shows nothing
     subprocess.run(["supervisorctl", "stop", "verbsa"], check=True, capture_output=True, timeout=60)
     try:
+        notice = login_notice()
+        assert notice.startswith("piserver-wizard: 1 app(s) need attention: verbsa (supervisor: verbsa is STOPPED")
+        assert "verbsb" not in notice and notice.count("\n") == 1  # one line, for the app that is down
         code, report = machine.status()
         by_name = {app["name"]: app for app in report["apps"]}
         assert code == 1 and report["healthy"] is False
@@ -140,6 +161,7 @@ def test_a_stopped_app_fails_status_naming_it(machine: Machine) -> None:
     finally:
         subprocess.run(["supervisorctl", "start", "verbsa"], capture_output=True, timeout=60)
         wait_running("verbsa")
+    assert login_notice() == ""
 
 
 def test_logs_show_a_request_just_made(machine: Machine, acme: dict[str, str]) -> None:
@@ -178,52 +200,105 @@ def test_hard_restart_changes_the_arbiter(machine: Machine) -> None:
     assert main_pid("verbsa") != arbiter and "ok   https://va.test/" in done.stdout
 
 
-class Load:
-    """wrk holding 8 connections to the app's own bind on loopback (nginx's 502s were this socket refusing
-    connections; wrk cannot send a site's name as SNI, which nginx's catch-all requires), stopped with
-    SIGINT when the action is over, when it prints its totals."""
+WRK_SCRIPT = """\
+-- Connect to 127.0.0.1 whatever the URL's name: wrk still sends that name as SNI and as Host, so nginx
+-- picks the site's server block (its catch-all refuses a TLS handshake without a name).
+wrk.resolve = function(host, service) wrk.addrs = wrk.lookup("127.0.0.1", service) end
+-- Every response counted by its status (wrk's own counter lets 3xx pass), summed over the threads.
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) ok, bad = 0, 0 end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local o, b = 0, 0
+  for _, t in ipairs(threads) do o = o + t:get("ok"); b = b + t:get("bad") end
+  io.write(string.format("responses: 2xx %d, non-2xx %d\\n", o, b))
+end
+"""
 
-    def __init__(self, domain: str) -> None:
+
+class Load:
+    """wrk holding 8 connections to the site through nginx (HTTPS on 127.0.0.1:443, the domain as SNI and
+    Host: where the issue's 502s were seen), stopped with SIGINT when the action is over, when it prints
+    its totals. Bounded: 300 s at most, loopback only."""
+
+    def __init__(self, domain: str, folder: Path) -> None:
         import shutil
 
         if not shutil.which("wrk"):
             pytest.fail("wrk is not installed (apt-get install wrk): scripts/test installs it")
-        port = next(p for d, p in APPS.values() if d == domain)
-        self.proc = subprocess.Popen(["wrk", "-t2", "-c8", "-d300s", "-H", f"Host: {domain}", f"http://127.0.0.1:{port}/"],
+        script = folder / "count.lua"
+        script.write_text(WRK_SCRIPT)
+        self.proc = subprocess.Popen(["wrk", "-t2", "-c8", "-d300s", "--timeout", "30s", "-s", str(script),
+                                      f"https://{domain}:443/"],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def warm(self, name: str) -> None:
-        """Return once wrk's requests reach the site (its access log grows): the action starts under load."""
+        """Return once wrk's requests reach the app (its access log grows): the action starts under load."""
         log = Path(f"/var/log/{name}/{name}.out.log")  # gunicorn's access log
         start = log.stat().st_size
         for _ in range(100):
             if log.stat().st_size > start + 2000:
                 return
             time.sleep(0.1)
+        self.stop()
+        pytest.fail(f"wrk's requests did not reach {name} within 10 s")
 
     def stop(self) -> tuple[int, int, str]:
-        """(requests, failed: non-2xx/3xx and socket errors, wrk's report)."""
+        """(responses, failed: non-2xx responses plus socket errors, wrk's report)."""
         import re
         import signal
 
         self.proc.send_signal(signal.SIGINT)
         out, _ = self.proc.communicate(timeout=60)
-        requests = int(re.search(r"(\d+) requests in", out).group(1))
-        bad = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+        counted = re.search(r"responses: 2xx (\d+), non-2xx (\d+)", out)
+        assert counted, out
+        good, bad = int(counted.group(1)), int(counted.group(2))
         errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-        return requests, bad + (sum(int(n) for n in errors.groups()) if errors else 0), out
+        return good + bad, bad + (sum(int(n) for n in errors.groups()) if errors else 0), out
+
+
+def under_load(machine: Machine, name: str, action: Callable[[], object], what: str) -> tuple[int, int, str]:
+    """Run ``action`` while wrk loads the site; print the counts (they are the figure this test gives)."""
+    load = Load(APPS[name][0], machine.folder)
+    load.warm(name)
+    try:
+        action()
+    finally:
+        requests, failed, report = load.stop()
+    print(f"\n{what} under wrk (8 connections, HTTPS through nginx): {requests} responses, {failed} failed "
+          f"(non-2xx or socket errors)\n{report}")
+    return requests, failed, report
 
 
 def test_restart_under_load_drops_no_request(machine: Machine) -> None:
-    load = Load("va.test")
-    load.warm("verbsa")
-    try:
-        done = machine.wizard("restart", "verbsa", timeout=300)
-    finally:
-        requests, failed, report = load.stop()
-    print(f"restart under wrk: {requests} requests, {failed} failed\n{report}")
-    assert done.returncode == 0, done.stdout
+    done: list[subprocess.CompletedProcess] = []
+    requests, failed, report = under_load(machine, "verbsa", lambda: done.append(
+        machine.wizard("restart", "verbsa", timeout=300)), "restart verbsa")
+    assert done[0].returncode == 0, done[0].stdout
     assert requests > 0 and failed == 0, report
+
+
+def test_a_hard_restart_under_load_is_seen_failing(machine: Machine) -> None:
+    """The counting can fail: supervisor's stop-then-start (what a re-run did before) refuses connections
+    while the program is down, and nginx answers 502."""
+    requests, failed, report = under_load(machine, "verbsa", lambda: machine.wizard(
+        "restart", "verbsa", "--hard", timeout=300), "restart --hard verbsa")
+    assert requests > 0 and failed > 0, report
+    wait_running("verbsa")
+
+
+def test_rerun_changing_workers_under_load_drops_no_request(machine: Machine) -> None:
+    machine.install("verbsa", workers=3)
+    arbiter, before = main_pid("verbsa"), workers("verbsa")
+    assert len(before) == 3
+    requests, failed, report = under_load(machine, "verbsa", lambda: machine.install("verbsa", workers=2),
+                                          "re-run changing workers 3 -> 2")
+    assert requests > 0 and failed == 0, report
+    assert main_pid("verbsa") == arbiter and len(workers("verbsa")) == 2 and not workers("verbsa") & before
+    assert "\nworkers = 2\n" in Path("/etc/piserver-wizard/verbsa/gunicorn.conf.py").read_text()
 
 
 def doctor(machine: Machine, *argv: str) -> tuple[int, list[dict]]:
@@ -373,3 +448,21 @@ def test_the_same_answers_bring_it_back(machine: Machine) -> None:
     code, report = machine.status()
     assert code == 0 and sorted(a["name"] for a in report["apps"]) == sorted(APPS)
     assert http_get("va.test")[0] == 301
+
+
+def test_removing_the_last_app_takes_the_login_notice_away(machine: Machine) -> None:
+    notice = [Path("/etc/update-motd.d/90-piserver-wizard"), Path("/etc/cron.d/piserver-wizard-status"),
+              machine.folder / "state" / "notice"]
+    assert all(path.exists() for path in notice)
+    first = machine.wizard("remove", "verbsa")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "login notice" not in first.stdout and all(path.exists() for path in notice)  # verbsb needs it
+    last = machine.wizard("remove", "verbsb")
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert "Remove the login notice (this was the last app)" in last.stdout
+    assert [path for path in notice if os.path.lexists(path)] == []
+    assert nginx_test_ok()
+    code, report = machine.status()
+    assert code == 0 and report["apps"] == []
+    machine.install("verbsb")  # an app again: the notice with it, saying nothing while all is well
+    assert all(path.exists() for path in notice) and login_notice() == ""

@@ -50,8 +50,8 @@ def test_the_guide_in_order() -> None:
     plan = build_plan(make_answers(), facts(installed={"apache2": "2.4"}), Services(False))
     ids = [s.id for s in plan.steps]
     assert ids == ["apt-update", "apache-purge", "packages", "nginx-start", "supervisor-start", "app-folder",
-                   "app-files", "venv", "pip", "app-import", "app-program", "nginx-catchall", "nginx-site",
-                   "certificate", "nginx-tls", "renew-dry-run", "renewal", "verify"]
+                   "app-files", "venv", "pip", "app-import", "app-settings", "app-program", "nginx-catchall",
+                   "nginx-site", "certificate", "nginx-tls", "renew-dry-run", "renewal", "verify", "login-notice"]
 
 
 def test_apache_is_left_alone_when_not_asked_or_not_there() -> None:
@@ -110,13 +110,18 @@ def test_renewal_timer_on_systemd_and_cron_without() -> None:
 
 def test_supervisor_program_follows_the_answers() -> None:
     answers = make_answers(app__workers=9, app__bind="127.0.0.1:5005")
-    program = build_plan(answers, facts(), Services(False)).step("app-program")
+    plan = build_plan(answers, facts(), Services(False))
+    program, settings = plan.step("app-program"), plan.step("app-settings")
     conf = next(f for f in program.files if f.path.endswith("/hello.conf")).content
-    assert "--workers 9 --bind 127.0.0.1:5005 app:app" in conf
+    assert "--config /etc/piserver-wizard/hello/gunicorn.conf.py --bind 127.0.0.1:5005 app:app" in conf
+    assert "--workers" not in conf  # in gunicorn's file: a HUP applies it without dropping a request
     for line in ("user=pi", "autostart=true", "autorestart=true", "stopasgroup=true", "killasgroup=true",
                  "stderr_logfile=/var/log/hello/hello.err.log"):
         assert line in conf
-    assert [c.argv for c in program.on_change] == [("supervisorctl", "reread"), ("supervisorctl", "update")]
+    assert [c.argv for c in program.on_change] == [("supervisorctl", "reread"), ("supervisorctl", "update", "hello")]
+    assert "\nworkers = 9\n" in settings.files[0].content
+    reload = [c.argv[-5:] for c in settings.on_change + settings.on_rerun]
+    assert reload == [("-m", "wizard", "restart", "hello", "--if-running")] * 2
 
 
 def test_secret_never_in_a_diff() -> None:
@@ -207,12 +212,13 @@ def test_changes_are_said_in_the_users_terms() -> None:
 @pytest.mark.parametrize("systemd", [True, False])
 def test_one_apt_transaction_installs_every_package(systemd: bool) -> None:
     """One `apt-get install` for the whole plan (apt's database read and dpkg's triggers once), before
-    any service is started; cron comes in it when cron renews."""
+    any service is started; cron comes in it always (the login notice's refresher; the renewal too, without
+    systemd)."""
     plan = build_plan(make_answers(), facts(), Services(systemd))
     installs = [(s.id, c.argv) for s in plan.steps for c in s.commands if "apt-get" in c.argv and "install" in c.argv]
     assert len(installs) == 1, installs
     step_id, argv = installs[0]
-    wanted = {"nginx", "python3-venv", "supervisor", "certbot", "python3-certbot-nginx"} | (set() if systemd else {"cron"})
+    wanted = {"nginx", "python3-venv", "supervisor", "certbot", "python3-certbot-nginx", "cron"}
     assert set(argv[argv.index("install") + 1:]) == wanted
     ids = [s.id for s in plan.steps]
     assert ids.index(step_id) < ids.index("nginx-start") < ids.index("supervisor-start") < ids.index("app-program")

@@ -241,3 +241,49 @@ def test_the_motd_script_prints_the_notice_or_nothing(state_dir: Path, tmp_path:
     cron = files[STATUS_CRON][0]
     assert f"PISERVER_WIZARD_STATE_DIR={state_dir}" in cron
     assert "*/5 * * * * root " in cron and cron.rstrip().endswith("-m wizard status --write-notice >/dev/null 2>&1")
+
+
+def test_the_running_bind_is_read_from_the_arbiters_command_line() -> None:
+    """A run's reload is skipped when the arbiter listens elsewhere than the answers say (supervisor then
+    restarts it): the bind it runs with comes from /proc, as gunicorn was started."""
+    import sys
+    import time
+
+    from wizard.verbs.processes import option
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--bind", "127.0.0.1:4999"])
+    try:
+        for _ in range(100):  # the exec is done when the command line is python's
+            if option(proc.pid, "--bind"):
+                break
+            time.sleep(0.05)
+        assert option(proc.pid, "--bind") == "127.0.0.1:4999"
+        assert option(proc.pid, "--workers") is None
+    finally:
+        proc.kill()
+        proc.wait()
+    assert option(proc.pid, "--bind") is None  # gone: nothing to compare, the reload goes on
+
+
+def test_workers_older_than_the_settings_file_are_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify.workers_started_before_written on this process and a child of its own, supervisor's answer
+    given: the workers' age, not the arbiter's, says whether a reload put the file's settings in place."""
+    import os
+    import sys
+    import time
+
+    from wizard import verify
+
+    monkeypatch.setattr(verify, "_supervisor_rpc_info", lambda program, path: {"pid": os.getpid()})
+    long_ago = time.time() - 10 * 365 * 86400
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("workers = 2\n")
+    os.utime(conf, (long_ago, long_ago))
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not verify.workers_started_before_written("kilt", str(conf))  # the file is older
+        conf.write_text("workers = 3\n")  # written after every child of this process started
+        assert verify.workers_started_before_written("kilt", str(conf))
+    finally:
+        worker.kill()
+        worker.wait()

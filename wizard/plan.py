@@ -120,5 +120,5 @@ def build_plan(answers: Answers, facts: Facts, services: Services | None = None,
         plan += steps.localca.steps(ctx)
     elif answers.https.enabled:
         plan += [*steps.https.certificate(ctx), *steps.https.renew_test(ctx), *steps.renewal.renewal(ctx)]
-    plan += steps.check.verify_site(ctx)
+    plan += [*steps.check.verify_site(ctx), *steps.notice.notice(ctx)]
     return Plan(answers, facts, plan)

@@ -173,10 +173,29 @@ def started_before_written(program: str, path: str) -> bool:
         pid = int(info["pid"]) if info else 0
         if pid <= 0:
             return False
-        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        started = time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
-        return os.lstat(path).st_mtime > started
+        return os.lstat(path).st_mtime > _started_at(pid)
+    except (OSError, http.client.HTTPException, KeyError, ValueError, IndexError):
+        return False
+
+
+def _started_at(pid: int) -> float:
+    """When the process started, in seconds since the epoch (its start in clock ticks after boot)."""
+    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def workers_started_before_written(program: str, path: str) -> bool:
+    """The oldest of gunicorn's workers is older than ``path``: they run the settings of before. A graceful
+    reload keeps the arbiter (so its age says nothing) and replaces every worker. False when it cannot tell
+    (nothing running: the program step's checks are for that)."""
+    from .verbs.processes import children
+
+    try:
+        info = _supervisor_rpc_info(program, SUPERVISOR_SOCKET)
+        pid = int(info["pid"]) if info else 0
+        workers = children(pid) if pid > 0 else set()
+        return bool(workers) and os.lstat(path).st_mtime > min(_started_at(w) for w in workers)
     except (OSError, http.client.HTTPException, KeyError, ValueError, IndexError):
         return False
 

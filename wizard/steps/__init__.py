@@ -7,7 +7,7 @@ A newcomer looking for what the wizard does about nginx opens ``site``; about ce
 
 from __future__ import annotations
 
-from . import app, check, https, localca, program, renewal, site, system
+from . import app, check, https, localca, notice, program, renewal, site, system
 from .context import Context
 
-__all__ = ["Context", "app", "check", "https", "localca", "program", "renewal", "site", "system"]
+__all__ = ["Context", "app", "check", "https", "localca", "notice", "program", "renewal", "site", "system"]

@@ -7,10 +7,11 @@ from ..commands import Command
 from ..facts import dpkg_interrupted, installed_packages
 from ..plan import Step
 from .context import Context, all_installed, apt_get, renewal_method
+from .notice import PACKAGES as NOTICE_PACKAGES
 
 
 def needed_packages(ctx: Context) -> tuple[str, ...]:
-    packages = ["nginx", "python3-venv", "supervisor"]
+    packages = ["nginx", "python3-venv", "supervisor", *NOTICE_PACKAGES]
     if ctx.answers.https.enabled and ctx.answers.https.mode == "local-ca":
         from . import localca
 
@@ -19,7 +20,7 @@ def needed_packages(ctx: Context) -> tuple[str, ...]:
         packages += certbot_packages(ctx)
         if renewal_method(ctx.answers, ctx.services) == "cron":
             packages.append("cron")
-    return tuple(packages)
+    return tuple(dict.fromkeys(packages))  # once each: cron may be asked for by the notice and the renewal
 
 
 def certbot_packages(ctx: Context) -> tuple[str, ...]:

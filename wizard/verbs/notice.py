@@ -39,7 +39,7 @@ def write_notice(problems: dict[str, list[str]], path: Path | None = None) -> No
 
 def refresh_argv() -> list[str]:
     """The wizard that runs now refreshes the notice later: its own interpreter, wherever it is installed."""
-    return [sys.executable, "-m", "wizard", "status", "--write-notice"]
+    return [sys.executable, "-I", "-m", "wizard", "status", "--write-notice"]  # -I: no module from the cwd
 
 
 def rendered_files() -> dict[str, tuple[str, int]]:

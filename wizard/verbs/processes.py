@@ -35,3 +35,12 @@ def _scan(pid: int) -> set[int]:
         if len(fields) > 1 and fields[1] == str(pid):
             found.add(int(entry))
     return found
+
+
+def option(pid: int, flag: str) -> str | None:
+    """The value after ``flag`` on the process's command line (``--bind`` of a gunicorn arbiter), if any."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    return next((words[i + 1] for i, word in enumerate(words[:-1]) if word == flag), None)

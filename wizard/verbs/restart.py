@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import EXIT_FAILED, EXIT_OK, EXIT_USAGE, verify
 from .apps import ManagedApp, NoSuchApp, managed_apps
-from .processes import children
+from .processes import children, option
 from .status import url_checks
 from .supervisor import SupervisorDown, process_info, proxy, signal
 
@@ -76,12 +76,26 @@ def _not_running(name: str) -> bool:
     return info is None or info["statename"] != "RUNNING"
 
 
+def bind_changing(app: ManagedApp) -> str | None:
+    """Why a run's reload would be wasted: the arbiter listens elsewhere than the answers say, so the
+    supervisor program changes and supervisor restarts it in the next step (a HUP keeps the old socket,
+    and the new bind would never answer)."""
+    info = process_info(app.name)
+    running = option(int(info["pid"]), "--bind") if info and info.get("pid") else None
+    if running is None or running == app.answers.app.bind:
+        return None
+    return f"{app.name} moves from {running} to {app.answers.app.bind}: supervisor restarts it (no reload)"
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         if args.if_running and _not_running(args.app):
             print(f"{args.app} is not running: nothing to reload (supervisor starts it)")
             return EXIT_OK
         (app,) = managed_apps(args.app)
+        if args.if_running and (moving := bind_changing(app)):
+            print(moving)
+            return EXIT_OK
     except NoSuchApp as error:
         print(f"piserver-wizard: {error}", file=sys.stderr)
         return EXIT_USAGE
