@@ -20,7 +20,8 @@ def _dns01(**changes: object):
 def test_dns01_asks_the_plugin_and_no_dry_run_over_http() -> None:
     plan = build_plan(_dns01(site__domains=["example.com", "*.example.com"]), facts(), Services(False),
                       app_facts=HOME)
-    (only,) = plan.step("certificate").commands
+    only, reload = plan.step("certificate").commands
+    assert reload.argv == ("service", "nginx", "reload")  # certbot runs deploy hooks on renew only
     argv = only.argv[only.argv.index("certbot"):]
     assert argv[:4] == ("certbot", "certonly", "--authenticator", "dns-cloudflare")
     assert argv[argv.index("--dns-cloudflare-credentials") + 1] == "/etc/piserver-wizard/dns/cloudflare.ini"
@@ -33,7 +34,7 @@ def test_dns01_asks_the_plugin_and_no_dry_run_over_http() -> None:
 
 def test_http01_against_lets_encrypt_dry_runs_on_staging_first() -> None:
     plan = build_plan(make_answers(), facts(), Services(False), app_facts=HOME)
-    dry, real = plan.step("certificate").commands
+    dry, real, _reload = plan.step("certificate").commands
     assert "--dry-run" in dry.argv and "--server" not in dry.argv  # certbot's dry run is Let's Encrypt staging
     assert real.argv[real.argv.index("--server") + 1] == "https://acme-v02.api.letsencrypt.org/directory"
     assert dry.argv[1:4] == ("-I", "-m", "wizard.diagnose")
@@ -42,12 +43,12 @@ def test_http01_against_lets_encrypt_dry_runs_on_staging_first() -> None:
 def test_staging_needs_no_dry_run() -> None:
     plan = build_plan(make_answers(https__acme_server="letsencrypt-staging"), facts(), Services(False),
                       app_facts=HOME)
-    assert len(plan.step("certificate").commands) == 1
+    assert len(plan.step("certificate").commands) == 2  # certbot, then nginx reloads
 
 
 def test_an_existing_certificate_is_replaced_when_the_proof_changes() -> None:
     had = AppFacts(home="/home/pi", has_certificate=True)
-    (only,) = build_plan(_dns01(), facts(), Services(False), app_facts=had).step("certificate").commands
+    only, _reload = build_plan(_dns01(), facts(), Services(False), app_facts=had).step("certificate").commands
     assert "--force-renewal" in only.argv
 
 

@@ -80,7 +80,8 @@ def test_without_an_email_certbot_registers_without_one() -> None:
 
 def test_certbot_is_always_non_interactive_and_names_its_server() -> None:
     plan = build_plan(make_answers(https__acme_server="https://127.0.0.1:14000/dir"), facts(), Services(False))
-    dry_first, real = plan.step("certificate").commands  # HTTP-01: a dry run first, through wizard.diagnose
+    dry_first, real, reload = plan.step("certificate").commands  # HTTP-01: a dry run first, through wizard.diagnose
+    assert reload.argv == ("service", "nginx", "reload")  # the new certificate served at once
     assert "--dry-run" in dry_first.argv and "--dry-run" not in real.argv
     cert = real.argv[real.argv.index("certbot"):]
     for flag in ("-n", "--agree-tos", "--cert-name", "--server"):

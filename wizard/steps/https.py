@@ -75,7 +75,10 @@ def certonly_commands(ctx: Context) -> list[Command]:
 def _certonly(ctx: Context) -> list[Step]:
     domains = ctx.answers.site.domains
     https = ctx.answers.https
-    return [Step("certificate", f"Get a certificate for {', '.join(domains)}", commands=certonly_commands(ctx),
+    # nginx loads the new certificate now: certbot runs its deploy hooks on `renew` only, and the TLS site
+    # may be written already (a certificate kept by `remove`, another CA), so no later step would reload it.
+    commands = [*certonly_commands(ctx), ctx.services.reload("nginx")]
+    return [Step("certificate", f"Get a certificate for {', '.join(domains)}", commands=commands,
                  files=[_hook(ctx)], is_done=lambda: _cert_matches(ctx),
                  inputs={"domains": domains, "server": https.directory_url, "challenge": https.challenge,
                          "provider": https.dns_provider}),
