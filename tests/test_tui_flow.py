@@ -189,7 +189,7 @@ async def test_whole_flow_with_a_failure_and_retry(tmp_path, state_dir):
         summary = " ".join(text_of(s) for s in finish.query(Static))
         assert "https://pi.example.com/" in summary
         assert "192.168.1.50" in summary
-        assert "supervisorctl restart hello" in summary
+        assert "piserver-wizard restart hello" in summary
         assert str(tmp_path / "logs" / "run.log") in summary
         assert str(state_dir / "answers.toml") in summary
         assert (state_dir / "answers.toml").exists()  # remembered for Resume

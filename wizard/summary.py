@@ -14,7 +14,7 @@ def summary_lines(answers: Answers, facts: Facts, answers_path: str, log_path: s
     scheme = "https" if https.enabled else "http"
     services = Services(facts.systemd)
     layout = AppLayout.of(answers)
-    restart = f"sudo supervisorctl restart {app.name}"
+    restart = f"sudo piserver-wizard restart {app.name}"  # graceful: supervisorctl's drops requests
     lines = [("Site", "  ".join(f"{scheme}://{d}/" for d in answers.site.domains)),
              ("This Pi", "  ".join(facts.ip_addresses) or "(no address found)"),
              ("App", f"{app.directory} (venv: {app.venv}), gunicorn -w {app.workers} -b {app.bind} as {app.user}"),
