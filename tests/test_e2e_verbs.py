@@ -301,6 +301,20 @@ def test_rerun_changing_workers_under_load_drops_no_request(machine: Machine) ->
     assert "\nworkers = 2\n" in Path("/etc/piserver-wizard/verbsa/gunicorn.conf.py").read_text()
 
 
+def test_a_rerun_moving_the_bind_and_the_workers_restarts_the_program(machine: Machine) -> None:
+    """Both steps change: the reload is skipped (the old arbiter would never answer on the new bind, the
+    run would wait for it in vain), and supervisor restarts the program with the new bind and workers."""
+    from wizard.verbs.processes import option
+
+    arbiter = main_pid("verbsb")
+    machine.install("verbsb", workers=3, port=4621)
+    assert main_pid("verbsb") != arbiter and option(main_pid("verbsb"), "--bind") == "127.0.0.1:4621"
+    assert len(workers("verbsb")) == 3
+    assert machine.status("verbsb")[0] == 0
+    machine.install("verbsb")  # back to the module's answers
+    assert option(main_pid("verbsb"), "--bind") == "127.0.0.1:4620"
+
+
 def doctor(machine: Machine, *argv: str) -> tuple[int, list[dict]]:
     done = machine.wizard("doctor", "--json", *argv, timeout=900)
     return done.returncode, json.loads(done.stdout)["findings"]
