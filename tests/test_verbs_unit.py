@@ -266,24 +266,32 @@ def test_the_running_bind_is_read_from_the_arbiters_command_line() -> None:
 
 
 def test_workers_older_than_the_settings_file_are_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """verify.workers_started_before_written on this process and a child of its own, supervisor's answer
-    given: the workers' age, not the arbiter's, says whether a reload put the file's settings in place."""
+    """verify.workers_started_before_written on an arbiter of this test's own with one worker, supervisor's
+    answer given: the workers' age, not the arbiter's, says whether a reload put the file's settings in place."""
     import os
     import sys
     import time
 
     from wizard import verify
+    from wizard.verbs.processes import children
 
-    monkeypatch.setattr(verify, "_supervisor_rpc_info", lambda program, path: {"pid": os.getpid()})
-    long_ago = time.time() - 10 * 365 * 86400
+    arbiter = subprocess.Popen([sys.executable, "-c", "import subprocess, time\n"
+                                "subprocess.Popen(['sleep', '60'])\ntime.sleep(60)"])
+    monkeypatch.setattr(verify, "_supervisor_rpc_info", lambda program, path: {"pid": arbiter.pid})
     conf = tmp_path / "gunicorn.conf.py"
     conf.write_text("workers = 2\n")
+    long_ago = time.time() - 10 * 365 * 86400
     os.utime(conf, (long_ago, long_ago))
-    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
+        for _ in range(200):  # until its worker runs
+            if children(arbiter.pid):
+                break
+            time.sleep(0.05)
         assert not verify.workers_started_before_written("kilt", str(conf))  # the file is older
-        conf.write_text("workers = 3\n")  # written after every child of this process started
+        conf.write_text("workers = 3\n")  # written after the worker started
         assert verify.workers_started_before_written("kilt", str(conf))
     finally:
-        worker.kill()
-        worker.wait()
+        for pid in children(arbiter.pid):
+            os.kill(pid, 9)
+        arbiter.kill()
+        arbiter.wait()
