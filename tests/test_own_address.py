@@ -194,7 +194,7 @@ def test_a_kept_file_is_said_when_its_step_is_already_done(root_folder: Path, tm
 
 
 def test_an_edited_sample_is_checked_and_the_app_restarted_by_the_next_run() -> None:
-    """The owner's app.py hash is in the import check's inputs (and so the program's, which restarts on a
+    """The owner's app.py hash is in the import check's inputs (and so app-settings', which reloads gunicorn on a
     change); the sample itself, or no file yet, adds nothing, so a same-answers re-run stays a no-op."""
     from hashlib import sha256
 
@@ -211,7 +211,7 @@ def test_an_edited_sample_is_checked_and_the_app_restarted_by_the_next_run() -> 
     def inputs(page_hash: str, **changes: object) -> tuple[dict, dict]:
         plan = build_plan(make_answers(**changes), facts(), Services(False),
                           app_facts=AppFacts(home="/home/pi", page_hash=page_hash))
-        return plan.step("app-import").inputs, plan.step("app-program").inputs
+        return plan.step("app-import").inputs, plan.step("app-settings").inputs
 
     assert inputs("") == inputs(sample)
     assert "owners_page" not in inputs(sample)[0]
